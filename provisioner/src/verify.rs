@@ -1,0 +1,243 @@
+//! Verification: asking every authoritative server directly (RD=0) whether
+//! it now serves exactly what an update meant to put in the zone.
+//!
+//! A NOERROR to an UPDATE proves little on its own (a server may ignore a
+//! conflicting CNAME, a secondary may lag); only the servers' answers count.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, Record, RecordType, SerialNumber};
+use serde::Serialize;
+
+use crate::client::{self, QueryAnswer};
+use crate::plan::{ZoneSlice, rr_text, same_rrset};
+
+/// What every server must serve once an update is in place.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub zone: Name,
+    /// The RRsets after the change.
+    pub after: ZoneSlice,
+    /// RRsets that must be gone: (owner, type) present before and absent
+    /// after.
+    pub gone: Vec<(Name, RecordType)>,
+    /// The primary's SOA serial right after the update: every server must
+    /// be at least there (RFC 1982 order).
+    pub min_serial: Option<u32>,
+}
+
+impl Expectation {
+    /// The expectation for a change from `before` to `after`.
+    pub fn new(zone: Name, before: &ZoneSlice, after: ZoneSlice, min_serial: Option<u32>) -> Self {
+        let gone = before
+            .keys()
+            .filter(|(owner, rtype)| after.get(owner, *rtype).is_none())
+            .cloned()
+            .collect();
+        Self {
+            zone,
+            after,
+            gone,
+            min_serial,
+        }
+    }
+
+    /// Every (owner, type) to ask about.
+    fn questions(&self) -> BTreeSet<(Name, RecordType)> {
+        self.after
+            .keys()
+            .cloned()
+            .chain(self.gone.iter().cloned())
+            .collect()
+    }
+}
+
+/// One server's state against an expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Serves exactly the expected RRsets at a serial at least the minimum.
+    Matches,
+    /// Answers, but not (yet) with what is expected.
+    Differs { reason: String },
+    /// Serves the data of an older serial.
+    Lagging { serial: u32, want: u32 },
+    /// No usable answer.
+    Unreachable { error: String },
+}
+
+/// What one server answered, for the record and for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerReport {
+    pub server: SocketAddr,
+    pub serial: Option<u32>,
+    /// The records it answered, in presentation format.
+    pub answer: Vec<String>,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+impl ServerReport {
+    /// True when this server serves what is expected.
+    pub fn matches(&self) -> bool {
+        self.verdict == Verdict::Matches
+    }
+}
+
+/// Asks `server` about every RRset of `expectation` and its SOA serial.
+pub async fn check_server(
+    server: SocketAddr,
+    expectation: &Expectation,
+    timeout: Duration,
+) -> ServerReport {
+    let serial = match client::soa_serial(server, &expectation.zone, timeout).await {
+        Ok(serial) => serial,
+        Err(e) => {
+            return ServerReport {
+                server,
+                serial: None,
+                answer: Vec::new(),
+                verdict: Verdict::Unreachable {
+                    error: e.to_string(),
+                },
+            };
+        }
+    };
+    let mut answer = Vec::new();
+    let mut problems = Vec::new();
+    for (owner, rtype) in expectation.questions() {
+        let reply = match client::query(server, &owner, rtype, timeout).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                return ServerReport {
+                    server,
+                    serial: Some(serial),
+                    answer,
+                    verdict: Verdict::Unreachable {
+                        error: e.to_string(),
+                    },
+                };
+            }
+        };
+        let got = served_rrset(&reply, &owner, rtype);
+        answer.extend(got.iter().map(|r| rr_text(r, true)));
+        let want = expectation.after.get(&owner, rtype).unwrap_or(&[]);
+        if !matches!(reply.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+            problems.push(format!(
+                "{} {rtype}: answered {}",
+                crate::name::display_name(&owner),
+                crate::error::rcode_name(reply.rcode)
+            ));
+        } else if !same_rrset(&got, want) {
+            problems.push(format!(
+                "{} {rtype}: {} record(s) served, {} expected",
+                crate::name::display_name(&owner),
+                got.len(),
+                want.len()
+            ));
+        }
+    }
+    let lagging = expectation
+        .min_serial
+        .filter(|want| SerialNumber::from(serial) < SerialNumber::from(*want));
+    let verdict = match (lagging, problems.is_empty()) {
+        (Some(want), _) => Verdict::Lagging { serial, want },
+        (None, true) => Verdict::Matches,
+        (None, false) => Verdict::Differs {
+            reason: problems.join("; "),
+        },
+    };
+    ServerReport {
+        server,
+        serial: Some(serial),
+        answer,
+        verdict,
+    }
+}
+
+/// Checks every server concurrently.
+pub async fn check_all(
+    servers: &[SocketAddr],
+    expectation: &Expectation,
+    timeout: Duration,
+) -> Vec<ServerReport> {
+    join_all(
+        servers
+            .iter()
+            .map(|server| check_server(*server, expectation, timeout)),
+    )
+    .await
+}
+
+/// The RRset a reply serves for (owner, type): authoritative answers, or
+/// for a delegation the referral's NS in the authority section and its glue
+/// in the additional section (a parent is not authoritative for either).
+pub fn served_rrset(reply: &QueryAnswer, owner: &Name, rtype: RecordType) -> Vec<Record> {
+    let owned = |r: &&Record| r.record_type() == rtype && r.name == *owner;
+    let answers: Vec<Record> = reply.answers.iter().filter(owned).cloned().collect();
+    if !answers.is_empty() {
+        return answers;
+    }
+    if reply.authoritative {
+        return Vec::new();
+    }
+    let referral: Vec<Record> = reply.authority.iter().filter(owned).cloned().collect();
+    if !referral.is_empty() {
+        return referral;
+    }
+    reply.additionals.iter().filter(owned).cloned().collect()
+}
+
+/// What `server` holds now for each (owner, type) in `questions`, read with
+/// concurrent RD=0 queries. Used to show the zone as it is, to check that
+/// a plan's prerequisites still hold, and to learn whether an update whose
+/// answer was lost was applied.
+pub async fn observe(
+    server: SocketAddr,
+    questions: &[(Name, RecordType)],
+    timeout: Duration,
+) -> Result<ZoneSlice, crate::error::QueryError> {
+    let replies = join_all(
+        questions
+            .iter()
+            .map(|(owner, rtype)| client::query(server, owner, *rtype, timeout)),
+    )
+    .await;
+    let mut slice = ZoneSlice::default();
+    for ((owner, rtype), reply) in questions.iter().zip(replies) {
+        for record in served_rrset(&reply?, owner, *rtype) {
+            slice.insert(record);
+        }
+    }
+    Ok(slice)
+}
+
+/// The questions that cover every RRset of `slices` plus every supported
+/// type at `name`: enough to see all that dnsdesk could have written there.
+pub fn questions_for(name: &Name, slices: &[&ZoneSlice]) -> Vec<(Name, RecordType)> {
+    let mut set: BTreeSet<(Name, RecordType)> = crate::record::RecordKind::ALL
+        .iter()
+        .map(|k| (name.to_lowercase(), k.record_type()))
+        .collect();
+    for slice in slices {
+        set.extend(slice.keys().cloned());
+    }
+    set.into_iter().collect()
+}
+
+/// Whether `now` holds exactly `want` at every (owner, type) of `keys`.
+pub fn holds_exactly<'a>(
+    now: &ZoneSlice,
+    want: &ZoneSlice,
+    keys: impl IntoIterator<Item = &'a (Name, RecordType)>,
+) -> bool {
+    keys.into_iter().all(|(owner, rtype)| {
+        let have = now.get(owner, *rtype).unwrap_or(&[]);
+        let expected = want.get(owner, *rtype).unwrap_or(&[]);
+        same_rrset(have, expected)
+    })
+}
