@@ -1,0 +1,390 @@
+//! The domain model: agencies (PD), users and their roles, subdomain
+//! requests with their typed state machine, and the catalogue of granted
+//! names.
+
+use std::fmt;
+use std::str::FromStr;
+
+use provisioner::record::RecordInput;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An agency's row id.
+    AgencyId
+);
+id_type!(
+    /// A user's row id.
+    UserId
+);
+id_type!(
+    /// A request's row id.
+    RequestId
+);
+id_type!(
+    /// A provisioning job's row id.
+    JobId
+);
+
+/// Defines an enum stored as text, with `as_str`, `FromStr` and `Display`.
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire form.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(UnknownValue(s.to_owned())) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A stored text that names no known variant.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownValue(pub String);
+
+text_enum!(
+    /// What a user may do.
+    Role {
+        /// A PD operator: files and follows its agency's requests.
+        Pd => "pd",
+        /// Bidang Aplikasi Informatika: reviews requests.
+        Reviewer => "reviewer",
+        /// Network admins: watch provisioning, retry failures.
+        Netadmin => "netadmin",
+        /// Manages agencies and users; can do what every staff role does.
+        Admin => "admin",
+    }
+);
+
+impl Role {
+    /// Staff roles see every agency's requests.
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Pd)
+    }
+}
+
+text_enum!(
+    /// What a request asks for.
+    RequestKind {
+        /// A new subdomain.
+        Create => "create",
+        /// New records for an active subdomain the agency owns.
+        Change => "change",
+        /// Removal of an active subdomain the agency owns.
+        Remove => "remove",
+    }
+);
+
+text_enum!(
+    /// Where a request stands.
+    ///
+    /// ```text
+    ///  submitted ──approve──▶ approved ──worker──▶ provisioning ──NOERROR──▶ verifying ──every server agrees──▶ active
+    ///   │   │  ▲                  ▲                 │        │                 │
+    ///   │   │  └─resubmit─┐       │                 │        └─prerequisite──▶ conflict
+    ///   │   └─request─▶ revision_requested          │           failed
+    ///   │      revision                             └─refused, TSIG, ...──▶ failed ◀──deadline──┘
+    ///   └─reject──▶ rejected                 retry (netadmin, admin)            │
+    ///                                   approved ◀────────────────────────────────┘
+    /// ```
+    ///
+    /// `active`, `rejected` and `conflict` are final; `failed` is final
+    /// unless an admin retries it.
+    RequestState {
+        Submitted => "submitted",
+        RevisionRequested => "revision_requested",
+        Rejected => "rejected",
+        Approved => "approved",
+        Provisioning => "provisioning",
+        Verifying => "verifying",
+        Active => "active",
+        Conflict => "conflict",
+        Failed => "failed",
+    }
+);
+
+impl RequestState {
+    /// States in which a request holds its name: no other request for the
+    /// same name may be filed meanwhile.
+    pub const OPEN: &'static [RequestState] = &[
+        RequestState::Submitted,
+        RequestState::RevisionRequested,
+        RequestState::Approved,
+        RequestState::Provisioning,
+        RequestState::Verifying,
+    ];
+
+    /// Whether the request still holds its name.
+    pub fn is_open(self) -> bool {
+        Self::OPEN.contains(&self)
+    }
+
+    /// Whether the state machine allows `self → to`.
+    pub fn can_become(self, to: RequestState) -> bool {
+        use RequestState::*;
+        matches!(
+            (self, to),
+            (Submitted, Approved | Rejected | RevisionRequested)
+                | (RevisionRequested, Submitted)
+                | (Approved, Provisioning)
+                | (Provisioning, Verifying | Conflict | Failed)
+                | (Verifying, Active | Failed)
+                | (Failed, Approved)
+        )
+    }
+}
+
+/// A regional government unit (Perangkat Daerah).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Agency {
+    #[schema(value_type = i64)]
+    pub id: AgencyId,
+    /// Short code, e.g. `DISDIK`.
+    pub code: String,
+    pub name: String,
+    /// Where confirmations go.
+    pub email: String,
+}
+
+/// A person who signs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+    /// The agency of a `pd` user; `None` for staff.
+    pub agency_id: Option<AgencyId>,
+    pub disabled: bool,
+}
+
+/// Who did something: a user, or dnsdesk itself (the provisioner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User(UserId),
+    System,
+}
+
+impl Actor {
+    /// The user id, if a person acted.
+    pub fn user_id(self) -> Option<UserId> {
+        match self {
+            Actor::User(id) => Some(id),
+            Actor::System => None,
+        }
+    }
+}
+
+/// The signed request letter (surat permintaan), stored by content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Letter {
+    /// SHA-256 of the PDF, lowercase hex; also its file name.
+    pub sha256: String,
+    pub size: i64,
+}
+
+/// A request for a subdomain, a change to one, or its removal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubdomainRequest {
+    pub id: RequestId,
+    /// Human reference, e.g. `DNS/2026/000123`.
+    pub reference: String,
+    pub agency_id: AgencyId,
+    pub kind: RequestKind,
+    /// Lowercase, without the trailing dot.
+    pub name: String,
+    /// The records the name should hold afterwards (empty for removal).
+    pub records: Vec<RecordInput>,
+    /// The records the catalogue held when the request was filed (change
+    /// and removal): what the update's prerequisites require.
+    pub previous_records: Vec<RecordInput>,
+    pub purpose: String,
+    pub letter_number: String,
+    pub letter_date: Date,
+    pub letter: Option<Letter>,
+    pub state: RequestState,
+    /// Why it is `failed` or `conflict`, in words an admin can act on.
+    pub state_reason: Option<String>,
+    /// Bumped on every change; guards concurrent edits.
+    pub version: i64,
+    pub submitted_by: UserId,
+    pub submitted_at: OffsetDateTime,
+    pub due_at: OffsetDateTime,
+    /// The plan digest the approval was bound to.
+    pub approved_digest: Option<String>,
+    /// The primary's SOA serial right after our update was accepted.
+    pub serial_after: Option<u32>,
+    pub verify_deadline: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One step in a request's life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: Option<RequestState>,
+    pub to: RequestState,
+    pub actor: Actor,
+    /// The acting user's name, when a person acted.
+    pub actor_name: Option<String>,
+    pub note: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// A granted name and what it holds now, as dnsdesk last wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subdomain {
+    pub name: String,
+    pub agency_id: AgencyId,
+    pub records: Vec<RecordInput>,
+    /// The request that last changed it.
+    pub request_id: RequestId,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Outcome of one UPDATE sent to the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Written before sending: if a crash leaves it so, the outcome is
+    /// unknown and the zone must be checked before sending again.
+    Sending,
+    /// NOERROR.
+    Accepted,
+    /// The server answered with an error.
+    Rejected,
+    /// No answer: it may or may not have been applied.
+    Unknown,
+}
+
+impl AttemptOutcome {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Result<Self, UnknownValue> {
+        match text {
+            "sending" => Ok(Self::Sending),
+            "accepted" => Ok(Self::Accepted),
+            "rejected" => Ok(Self::Rejected),
+            "unknown" => Ok(Self::Unknown),
+            other => Err(UnknownValue(other.to_owned())),
+        }
+    }
+}
+
+/// One UPDATE sent (or being sent) for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsAttempt {
+    pub id: i64,
+    pub request_id: RequestId,
+    pub server: String,
+    pub key_name: String,
+    /// The plan as sent, in presentation format, one line each.
+    pub message: Vec<String>,
+    pub outcome: AttemptOutcome,
+    /// The response code, e.g. `NOERROR`, `YXDOMAIN`.
+    pub rcode: Option<String>,
+    pub detail: Option<String>,
+    pub serial_after: Option<u32>,
+    pub started_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// The latest answer of one authoritative server for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCheck {
+    pub server: String,
+    /// The verifier's report (verdict, serial, records), as JSON.
+    pub report: serde_json::Value,
+    pub matches: bool,
+    pub checked_at: OffsetDateTime,
+}
+
+/// A provisioning job claimed by a worker under a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub request_id: RequestId,
+    pub attempts: i64,
+    /// Fencing token: increases on every claim, so a worker whose lease
+    /// ran out cannot overwrite the work of the next one.
+    pub lease_token: i64,
+}
+
+/// One e-mail waiting to be (or already) delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub id: i64,
+    pub request_id: Option<RequestId>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_text() {
+        for state in RequestState::ALL {
+            assert_eq!(state.as_str().parse::<RequestState>().ok(), Some(*state));
+        }
+        assert!("bogus".parse::<RequestState>().is_err());
+    }
+
+    #[test]
+    fn only_diagram_transitions_are_allowed() {
+        use RequestState::*;
+        assert!(Submitted.can_become(Approved));
+        assert!(!Submitted.can_become(Active));
+        assert!(!Active.can_become(Approved));
+        assert!(!Approved.can_become(Approved));
+        assert!(Failed.can_become(Approved));
+        assert!(!Conflict.can_become(Approved));
+        assert!(Submitted.is_open() && !Active.is_open() && !Failed.is_open());
+    }
+}

@@ -1,0 +1,342 @@
+//! Persistence behind one interface, so the same services run on SQLite
+//! (the embedded default) and, later, PostgreSQL.
+//!
+//! Methods are use-case shaped: each multi-step write (a state change with
+//! its transition row and its job, an activation with its catalogue entry
+//! and its e-mail) is one transaction inside the implementation.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use provisioner::record::RecordInput;
+use time::{Date, OffsetDateTime};
+
+use crate::model::{
+    Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, Job, JobId, Letter, OutgoingMail,
+    RequestId, RequestKind, RequestState, Role, ServerCheck, Subdomain, SubdomainRequest,
+    Transition, User, UserId,
+};
+
+pub mod sqlite;
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule refused the write.
+    #[error("{0}")]
+    Conflict(Constraint),
+    /// The request is not in the state the change starts from (another
+    /// reviewer or worker got there first), or its version moved on.
+    #[error("request is {actual}, expected {expected}")]
+    StateMismatch {
+        expected: RequestState,
+        actual: RequestState,
+    },
+    #[error("the request changed since it was read (version {expected} is now {actual})")]
+    VersionMismatch { expected: i64, actual: i64 },
+    /// The state machine does not allow this change.
+    #[error("a request cannot go from {from} to {to}")]
+    IllegalTransition {
+        from: RequestState,
+        to: RequestState,
+    },
+    /// A worker's lease on a job ran out and another worker holds it now.
+    #[error("the lease on job {0} was lost")]
+    LeaseLost(JobId),
+    /// A stored value that the code cannot read back.
+    #[error("corrupt stored value in {column}: {detail}")]
+    Corrupt {
+        column: &'static str,
+        detail: String,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Which uniqueness rule refused a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Constraint {
+    #[error("an agency with this code exists")]
+    AgencyCode,
+    #[error("a user with this username exists")]
+    Username,
+    #[error("another request for this name is still open")]
+    OpenRequestForName,
+}
+
+/// A new agency.
+#[derive(Debug, Clone)]
+pub struct NewAgency {
+    pub code: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// A new user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub role: Role,
+    pub agency_id: Option<AgencyId>,
+    /// An argon2id PHC string, when the user may sign in with a password.
+    pub password_hash: Option<String>,
+}
+
+/// A new request, already validated.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub agency_id: AgencyId,
+    pub kind: RequestKind,
+    pub name: String,
+    pub records: Vec<RecordInput>,
+    pub previous_records: Vec<RecordInput>,
+    pub purpose: String,
+    pub letter_number: String,
+    pub letter_date: Date,
+    pub submitted_by: UserId,
+    pub submitted_at: OffsetDateTime,
+    pub due_at: OffsetDateTime,
+    /// The year in the reference `DNS/<year>/<seq>`; sequences restart
+    /// each year.
+    pub reference_year: i32,
+}
+
+/// New content for a request sent back for revision.
+#[derive(Debug, Clone)]
+pub struct RequestRevision {
+    pub records: Vec<RecordInput>,
+    pub previous_records: Vec<RecordInput>,
+    pub purpose: String,
+    pub letter_number: String,
+    pub letter_date: Date,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub agency_id: Option<AgencyId>,
+    pub state: Option<RequestState>,
+    /// Substring of the name.
+    pub name: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of results with the total count.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// Proof that a worker holds a job: its id and the fencing token of its
+/// claim. Writes made with a stale token fail with
+/// [`StoreError::LeaseLost`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFence {
+    pub job_id: JobId,
+    pub lease_token: i64,
+}
+
+impl From<&Job> for JobFence {
+    fn from(job: &Job) -> Self {
+        Self {
+            job_id: job.id,
+            lease_token: job.lease_token,
+        }
+    }
+}
+
+/// What happens to the job when a state change commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEffect {
+    /// No job is involved (reviewer actions other than approval).
+    None,
+    /// Queue a new provisioning job to run now (approval, retry).
+    Enqueue,
+    /// The worker holding the job goes on with it.
+    Continue(JobFence),
+    /// The worker holding the job is done with it.
+    Finish(JobFence),
+}
+
+/// One state change of a request, applied only if the request is in
+/// `from` (and at `expected_version` when given).
+#[derive(Debug, Clone)]
+pub struct StateChange {
+    pub request_id: RequestId,
+    pub from: RequestState,
+    pub to: RequestState,
+    pub actor: Actor,
+    pub note: Option<String>,
+    pub expected_version: Option<i64>,
+    /// The new `state_reason` (None clears it).
+    pub reason: Option<String>,
+    /// Set `approved_digest` (approval).
+    pub approved_digest: Option<String>,
+    /// Set `serial_after` (entering `verifying`).
+    pub serial_after: Option<u32>,
+    /// Set `verify_deadline` (entering `verifying`).
+    pub verify_deadline: Option<OffsetDateTime>,
+    pub job: JobEffect,
+}
+
+impl StateChange {
+    /// A change with no side fields set.
+    pub fn new(request_id: RequestId, from: RequestState, to: RequestState, actor: Actor) -> Self {
+        Self {
+            request_id,
+            from,
+            to,
+            actor,
+            note: None,
+            expected_version: None,
+            reason: None,
+            approved_digest: None,
+            serial_after: None,
+            verify_deadline: None,
+            job: JobEffect::None,
+        }
+    }
+}
+
+/// The e-mail queued with an activation.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Who holds or waits for a name near another: used to refuse names below
+/// another agency's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameClaim {
+    pub name: String,
+    pub agency_id: AgencyId,
+}
+
+/// The persistence interface.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    // --- agencies, users, tokens ---
+
+    async fn create_agency(&self, new: NewAgency) -> StoreResult<Agency>;
+    async fn agency(&self, id: AgencyId) -> StoreResult<Option<Agency>>;
+    async fn agency_by_code(&self, code: &str) -> StoreResult<Option<Agency>>;
+    async fn list_agencies(&self) -> StoreResult<Vec<Agency>>;
+    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Stores the SHA-256 (hex) of a new API token; the token itself is
+    /// never stored.
+    async fn create_token(&self, user_id: UserId, token_hash: &str) -> StoreResult<()>;
+    /// The enabled user a token hash belongs to; notes its last use.
+    async fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>>;
+
+    // --- requests ---
+
+    /// Inserts a request in `submitted` with the next reference of its
+    /// year and its first transition. Fails with
+    /// [`Constraint::OpenRequestForName`] if another open request holds
+    /// the name (enforced by a unique index, so concurrent submissions
+    /// cannot both pass).
+    async fn insert_request(&self, new: NewRequest) -> StoreResult<SubdomainRequest>;
+    async fn request(&self, id: RequestId) -> StoreResult<Option<SubdomainRequest>>;
+    async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Page<SubdomainRequest>>;
+    /// Oldest first.
+    async fn transitions(&self, id: RequestId) -> StoreResult<Vec<Transition>>;
+    /// Records the letter of a request in `submitted` or
+    /// `revision_requested`; bumps the version.
+    async fn attach_letter(&self, id: RequestId, letter: Letter) -> StoreResult<SubdomainRequest>;
+    /// Replaces the content of a request in `revision_requested` and moves
+    /// it back to `submitted`, with a transition.
+    async fn revise_request(
+        &self,
+        id: RequestId,
+        revision: RequestRevision,
+        actor: Actor,
+    ) -> StoreResult<SubdomainRequest>;
+    /// Applies one state change with its transition row and job effect in
+    /// one transaction.
+    async fn transition(&self, change: StateChange) -> StoreResult<SubdomainRequest>;
+    /// `verifying → active` in one transaction: the catalogue entry is
+    /// written (or deleted for a removal), the confirmation e-mail queued,
+    /// the transition recorded and the job finished.
+    async fn activate(
+        &self,
+        id: RequestId,
+        fence: JobFence,
+        mail: NewMail,
+    ) -> StoreResult<SubdomainRequest>;
+
+    // --- names ---
+
+    async fn open_request_for_name(&self, name: &str) -> StoreResult<Option<SubdomainRequest>>;
+    async fn subdomain(&self, name: &str) -> StoreResult<Option<Subdomain>>;
+    /// Names in the catalogue or held by open requests that are one of
+    /// `ancestors` or lie below `name`.
+    async fn claims_near(&self, name: &str, ancestors: &[String]) -> StoreResult<Vec<NameClaim>>;
+    async fn list_subdomains(
+        &self,
+        agency_id: Option<AgencyId>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<Subdomain>>;
+
+    // --- jobs ---
+
+    /// Claims the oldest due job (queued and due, or running with an
+    /// expired lease) under a new lease and fencing token.
+    async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> StoreResult<Option<Job>>;
+    /// When the next queued job is due, if any.
+    async fn next_job_due(&self) -> StoreResult<Option<OffsetDateTime>>;
+    /// Releases a held job to run again at `run_at`.
+    async fn reschedule_job(&self, fence: JobFence, run_at: OffsetDateTime) -> StoreResult<()>;
+    /// Marks a held job done without a state change (its request was
+    /// already settled).
+    async fn finish_job(&self, fence: JobFence) -> StoreResult<()>;
+
+    // --- what was sent and what servers said ---
+
+    /// Write-ahead record of an UPDATE about to be sent.
+    async fn begin_attempt(
+        &self,
+        fence: JobFence,
+        request_id: RequestId,
+        server: &str,
+        key_name: &str,
+        message: &[String],
+    ) -> StoreResult<i64>;
+    async fn finish_attempt(
+        &self,
+        attempt_id: i64,
+        outcome: AttemptOutcome,
+        rcode: Option<&str>,
+        detail: Option<&str>,
+        serial_after: Option<u32>,
+    ) -> StoreResult<()>;
+    /// Oldest first.
+    async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>>;
+    /// Stores each server's latest answer (one row per server).
+    async fn record_checks(&self, request_id: RequestId, checks: &[ServerCheck])
+    -> StoreResult<()>;
+    async fn checks(&self, request_id: RequestId) -> StoreResult<Vec<ServerCheck>>;
+
+    // --- outbox ---
+
+    async fn pending_mail(&self, limit: i64) -> StoreResult<Vec<OutgoingMail>>;
+    async fn mark_mail_sent(&self, id: i64) -> StoreResult<()>;
+    async fn mark_mail_failed(&self, id: i64, error: &str) -> StoreResult<()>;
+    /// Stops delivering a mail that was refused for good; it stays in the
+    /// table, with the error, for an admin.
+    async fn abandon_mail(&self, id: i64, error: &str) -> StoreResult<()>;
+}

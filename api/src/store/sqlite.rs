@@ -1,0 +1,361 @@
+//! The SQLite implementation of [`Store`]: one database file in WAL mode,
+//! every multi-step write one `BEGIN IMMEDIATE` transaction.
+//!
+//! The SQL lives in the submodules, one per group of tables, as functions
+//! taking an executor or a connection so that they run alone or inside a
+//! caller's transaction; this file opens the database and composes them
+//! into the use-case shaped methods of the trait.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use time::OffsetDateTime;
+
+use crate::model::{
+    Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, Job, Letter, OutgoingMail, RequestId,
+    RequestState, ServerCheck, Subdomain, SubdomainRequest, Transition, User, UserId,
+};
+use crate::store::{
+    JobEffect, JobFence, NameClaim, NewAgency, NewMail, NewRequest, NewUser, Page, RequestFilter,
+    RequestRevision, StateChange, Store, StoreResult,
+};
+
+mod accounts;
+mod catalogue;
+mod codec;
+mod jobs;
+mod outbox;
+mod requests;
+#[cfg(test)]
+mod tests;
+
+use codec::{from_ms_opt, now_ms, to_ms};
+
+/// Connections in the pool. SQLite runs one writer at a time whatever
+/// the pool size; the others serve concurrent readers (WAL lets readers
+/// run beside the writer).
+const MAX_CONNECTIONS: u32 = 8;
+
+/// How long a writer waits for the write lock before failing with
+/// SQLITE_BUSY. Write transactions are short, so waiting this long means
+/// something is wrong.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The note on the transition to `active`.
+const ACTIVE_NOTE: &str = "every authoritative server answers with the records";
+
+/// dnsdesk's data in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Where the file is, for `Debug` and logs.
+    location: PathBuf,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .field("connections", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and brings
+    /// its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        Self::connect(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    /// Opens a database given as a `sqlite://path` URL (query parameters
+    /// such as `mode=ro` apply; the durability settings of [`open`] are
+    /// always imposed). `sqlite::memory:` is not useful here: each pooled
+    /// connection would get its own empty database.
+    ///
+    /// [`open`]: Self::open
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        Self::connect(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> StoreResult<Self> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // We promise that an acknowledged submission, approval or
+            // write-ahead attempt survives kill -9 and power loss. In WAL
+            // mode NORMAL only syncs at checkpoints: a process crash loses
+            // nothing, but a power cut can drop the last commits. FULL
+            // syncs the WAL on every commit, which is what the promise
+            // needs (our write rate is people clicking, not bulk loads).
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let location = options.get_filename().to_owned();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool, location })
+    }
+
+    /// Starts a write transaction holding the write lock from its first
+    /// statement. A deferred `BEGIN` that reads and then writes would have
+    /// to upgrade its lock, and two such transactions deadlock: SQLite
+    /// fails one with SQLITE_BUSY at once instead of waiting. With
+    /// `IMMEDIATE`, concurrent writers queue on the busy timeout instead.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_agency(&self, new: NewAgency) -> StoreResult<Agency> {
+        accounts::create_agency(&self.pool, new).await
+    }
+
+    async fn agency(&self, id: AgencyId) -> StoreResult<Option<Agency>> {
+        accounts::agency(&self.pool, id).await
+    }
+
+    async fn agency_by_code(&self, code: &str) -> StoreResult<Option<Agency>> {
+        accounts::agency_by_code(&self.pool, code).await
+    }
+
+    async fn list_agencies(&self) -> StoreResult<Vec<Agency>> {
+        accounts::list_agencies(&self.pool).await
+    }
+
+    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+        accounts::create_user(&self.pool, new).await
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        accounts::user(&self.pool, id).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        accounts::user_by_username(&self.pool, username).await
+    }
+
+    async fn create_token(&self, user_id: UserId, token_hash: &str) -> StoreResult<()> {
+        accounts::create_token(&self.pool, user_id, token_hash).await
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        accounts::user_by_token(&self.pool, token_hash).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(name = %new.name))]
+    async fn insert_request(&self, new: NewRequest) -> StoreResult<SubdomainRequest> {
+        let mut tx = self.begin_write().await?;
+        let id = requests::insert(&mut tx, &new).await?;
+        let request = requests::fetch_written(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(request)
+    }
+
+    async fn request(&self, id: RequestId) -> StoreResult<Option<SubdomainRequest>> {
+        requests::fetch(&self.pool, id).await
+    }
+
+    async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Page<SubdomainRequest>> {
+        // A read transaction: the page and the total see one snapshot.
+        let mut tx = self.pool.begin().await?;
+        let page = requests::list(&mut tx, filter).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    async fn transitions(&self, id: RequestId) -> StoreResult<Vec<Transition>> {
+        requests::transitions(&self.pool, id).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(request = %id))]
+    async fn attach_letter(&self, id: RequestId, letter: Letter) -> StoreResult<SubdomainRequest> {
+        let mut tx = self.begin_write().await?;
+        requests::attach_letter(&mut tx, id, &letter, now_ms()).await?;
+        let request = requests::fetch_written(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(request)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(request = %id))]
+    async fn revise_request(
+        &self,
+        id: RequestId,
+        revision: RequestRevision,
+        actor: Actor,
+    ) -> StoreResult<SubdomainRequest> {
+        let mut tx = self.begin_write().await?;
+        requests::revise(&mut tx, id, &revision, actor, now_ms()).await?;
+        let request = requests::fetch_written(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(request)
+    }
+
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(request = %change.request_id, from = %change.from, to = %change.to)
+    )]
+    async fn transition(&self, change: StateChange) -> StoreResult<SubdomainRequest> {
+        let mut tx = self.begin_write().await?;
+        requests::apply_change(&mut tx, &change, now_ms()).await?;
+        let request = requests::fetch_written(&mut tx, change.request_id).await?;
+        tx.commit().await?;
+        Ok(request)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(request = %id, job = %fence.job_id))]
+    async fn activate(
+        &self,
+        id: RequestId,
+        fence: JobFence,
+        mail: NewMail,
+    ) -> StoreResult<SubdomainRequest> {
+        let now = now_ms();
+        let mut change = StateChange::new(
+            id,
+            RequestState::Verifying,
+            RequestState::Active,
+            Actor::System,
+        );
+        change.note = Some(ACTIVE_NOTE.to_owned());
+        change.job = JobEffect::Finish(fence);
+        let mut tx = self.begin_write().await?;
+        requests::apply_change(&mut tx, &change, now).await?;
+        let request = requests::fetch_written(&mut tx, id).await?;
+        catalogue::apply(&mut *tx, &request, now).await?;
+        outbox::queue(&mut *tx, Some(id), &mail, now).await?;
+        tx.commit().await?;
+        Ok(request)
+    }
+
+    async fn open_request_for_name(&self, name: &str) -> StoreResult<Option<SubdomainRequest>> {
+        requests::open_for_name(&self.pool, name).await
+    }
+
+    async fn subdomain(&self, name: &str) -> StoreResult<Option<Subdomain>> {
+        catalogue::subdomain(&self.pool, name).await
+    }
+
+    async fn claims_near(&self, name: &str, ancestors: &[String]) -> StoreResult<Vec<NameClaim>> {
+        catalogue::claims_near(&self.pool, name, ancestors).await
+    }
+
+    async fn list_subdomains(
+        &self,
+        agency_id: Option<AgencyId>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<Subdomain>> {
+        let mut tx = self.pool.begin().await?;
+        let page = catalogue::list(&mut tx, agency_id, limit, offset).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> StoreResult<Option<Job>> {
+        let mut tx = self.begin_write().await?;
+        let job = jobs::claim(&mut tx, to_ms(now), lease).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn next_job_due(&self) -> StoreResult<Option<OffsetDateTime>> {
+        from_ms_opt("jobs.run_at", jobs::next_due(&self.pool).await?)
+    }
+
+    async fn reschedule_job(&self, fence: JobFence, run_at: OffsetDateTime) -> StoreResult<()> {
+        jobs::reschedule(&self.pool, fence, to_ms(run_at), now_ms()).await
+    }
+
+    async fn finish_job(&self, fence: JobFence) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        jobs::finish(&mut tx, fence, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_attempt(
+        &self,
+        fence: JobFence,
+        request_id: RequestId,
+        server: &str,
+        key_name: &str,
+        message: &[String],
+    ) -> StoreResult<i64> {
+        let attempt = jobs::NewAttempt {
+            request_id,
+            server,
+            key_name,
+            message,
+        };
+        let mut tx = self.begin_write().await?;
+        let id = jobs::begin_attempt(&mut tx, fence, attempt, now_ms()).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn finish_attempt(
+        &self,
+        attempt_id: i64,
+        outcome: AttemptOutcome,
+        rcode: Option<&str>,
+        detail: Option<&str>,
+        serial_after: Option<u32>,
+    ) -> StoreResult<()> {
+        let end = jobs::AttemptEnd {
+            outcome,
+            rcode,
+            detail,
+            serial_after,
+        };
+        jobs::finish_attempt(&self.pool, attempt_id, end, now_ms()).await
+    }
+
+    async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>> {
+        jobs::attempts(&self.pool, request_id).await
+    }
+
+    async fn record_checks(
+        &self,
+        request_id: RequestId,
+        checks: &[ServerCheck],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        jobs::record_checks(&mut tx, request_id, checks).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn checks(&self, request_id: RequestId) -> StoreResult<Vec<ServerCheck>> {
+        jobs::checks(&self.pool, request_id).await
+    }
+
+    async fn pending_mail(&self, limit: i64) -> StoreResult<Vec<OutgoingMail>> {
+        outbox::pending(&self.pool, limit).await
+    }
+
+    async fn mark_mail_sent(&self, id: i64) -> StoreResult<()> {
+        outbox::mark_sent(&self.pool, id, now_ms()).await
+    }
+
+    async fn mark_mail_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+        outbox::mark_failed(&self.pool, id, error).await
+    }
+
+    async fn abandon_mail(&self, id: i64, error: &str) -> StoreResult<()> {
+        outbox::abandon(&self.pool, id, error, now_ms()).await
+    }
+}

@@ -1,0 +1,147 @@
+//! The catalogue of granted names in SQLite, and who claims names near a
+//! requested one.
+
+use sqlx::types::Json;
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use super::codec::{from_ms, open_states, parse_json};
+use crate::model::{AgencyId, RequestId, RequestKind, Subdomain, SubdomainRequest};
+use crate::store::{NameClaim, Page, StoreError, StoreResult};
+
+/// A row of `subdomains`.
+#[derive(sqlx::FromRow)]
+struct SubdomainRow {
+    name: String,
+    agency_id: i64,
+    records: String,
+    request_id: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<SubdomainRow> for Subdomain {
+    type Error = StoreError;
+
+    fn try_from(row: SubdomainRow) -> StoreResult<Self> {
+        Ok(Subdomain {
+            name: row.name,
+            agency_id: AgencyId(row.agency_id),
+            records: parse_json("subdomains.records", &row.records)?,
+            request_id: RequestId(row.request_id),
+            updated_at: from_ms("subdomains.updated_at", row.updated_at)?,
+        })
+    }
+}
+
+pub(super) async fn subdomain(
+    ex: impl SqliteExecutor<'_>,
+    name: &str,
+) -> StoreResult<Option<Subdomain>> {
+    let row: Option<SubdomainRow> = sqlx::query_as(
+        "SELECT name, agency_id, records, request_id, updated_at FROM subdomains WHERE name = ?",
+    )
+    .bind(name)
+    .fetch_optional(ex)
+    .await?;
+    row.map(Subdomain::try_from).transpose()
+}
+
+/// A page of the catalogue by name, with the total; run both queries in
+/// one read transaction so that they agree.
+pub(super) async fn list(
+    conn: &mut SqliteConnection,
+    agency_id: Option<AgencyId>,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Page<Subdomain>> {
+    let agency = agency_id.map(|a| a.0);
+    let rows: Vec<SubdomainRow> = sqlx::query_as(
+        "SELECT name, agency_id, records, request_id, updated_at FROM subdomains
+         WHERE ?1 IS NULL OR agency_id = ?1
+         ORDER BY name LIMIT ?2 OFFSET ?3",
+    )
+    .bind(agency)
+    .bind(limit.max(0))
+    .bind(offset.max(0))
+    .fetch_all(&mut *conn)
+    .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM subdomains WHERE ?1 IS NULL OR agency_id = ?1")
+            .bind(agency)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(Subdomain::try_from)
+            .collect::<StoreResult<_>>()?,
+        total,
+    })
+}
+
+/// Names granted or held by open requests that are one of `ancestors`
+/// or lie below `name`, each (name, agency) once.
+///
+/// "Below" is a suffix test on `'.' || name` with `substr`, not `LIKE`:
+/// labels may hold `_` (as in `_dmarc`), which `LIKE` would read as a
+/// wildcard, and `LIKE` ignores case.
+pub(super) async fn claims_near(
+    ex: impl SqliteExecutor<'_>,
+    name: &str,
+    ancestors: &[String],
+) -> StoreResult<Vec<NameClaim>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT name, agency_id FROM subdomains
+         WHERE name IN (SELECT value FROM json_each(?1)) OR substr(name, -length(?2)) = ?2
+         UNION
+         SELECT name, agency_id FROM requests
+         WHERE state IN (SELECT value FROM json_each(?3))
+           AND (name IN (SELECT value FROM json_each(?1)) OR substr(name, -length(?2)) = ?2)
+         ORDER BY name, agency_id",
+    )
+    .bind(Json(ancestors))
+    .bind(format!(".{name}"))
+    .bind(open_states())
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, agency_id)| NameClaim {
+            name,
+            agency_id: AgencyId(agency_id),
+        })
+        .collect())
+}
+
+/// Writes what an activated request leaves in the catalogue: its records
+/// for a creation or change, nothing for a removal.
+pub(super) async fn apply(
+    ex: impl SqliteExecutor<'_>,
+    request: &SubdomainRequest,
+    now_ms: i64,
+) -> StoreResult<()> {
+    match request.kind {
+        RequestKind::Create | RequestKind::Change => {
+            sqlx::query(
+                "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+                 VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (name) DO UPDATE SET agency_id = excluded.agency_id,
+                     records = excluded.records, request_id = excluded.request_id,
+                     updated_at = excluded.updated_at",
+            )
+            .bind(&request.name)
+            .bind(request.agency_id.0)
+            .bind(Json(&request.records))
+            .bind(request.id.0)
+            .bind(now_ms)
+            .execute(ex)
+            .await?;
+        }
+        RequestKind::Remove => {
+            sqlx::query("DELETE FROM subdomains WHERE name = ?")
+                .bind(&request.name)
+                .execute(ex)
+                .await?;
+        }
+    }
+    Ok(())
+}
