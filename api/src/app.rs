@@ -1,0 +1,80 @@
+//! The application context every use case runs in: the store, the zone and
+//! its servers, the rules, the calendar, and the signals that wake the
+//! background tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use provisioner::Name;
+use provisioner::name::NamePolicy;
+use provisioner::record::RecordPolicy;
+use provisioner::tsig::TsigKey;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use crate::calendar::WorkCalendar;
+use crate::letters::LetterStore;
+use crate::store::Store;
+
+/// The zone dnsdesk manages and how to reach its servers.
+#[derive(Debug, Clone)]
+pub struct ZoneTarget {
+    pub zone: Name,
+    /// Where updates go.
+    pub primary: SocketAddr,
+    /// Every server that must agree before a request is active. Nothing
+    /// else is ever queried.
+    pub authoritative: Vec<SocketAddr>,
+    pub key: TsigKey,
+}
+
+/// Timing of the provisioning worker.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub dns_timeout: Duration,
+    pub verify_deadline: Duration,
+    pub max_backoff: Duration,
+    pub lease: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            dns_timeout: Duration::from_secs(5),
+            verify_deadline: Duration::from_secs(600),
+            max_backoff: Duration::from_secs(300),
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Shared state of the running service.
+#[derive(Debug)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub target: ZoneTarget,
+    pub names: NamePolicy,
+    pub records: RecordPolicy,
+    pub calendar: WorkCalendar,
+    pub letters: LetterStore,
+    pub timing: Timing,
+    /// Wakes the provisioning worker (a job was queued).
+    pub jobs_queued: Notify,
+    /// Wakes the mail sender (a mail was queued).
+    pub mail_queued: Notify,
+}
+
+impl App {
+    /// The current time, truncated to milliseconds (what the store keeps).
+    pub fn now(&self) -> OffsetDateTime {
+        now()
+    }
+}
+
+/// The current time, truncated to milliseconds (what the store keeps).
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(t)
+}

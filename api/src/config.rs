@@ -1,0 +1,435 @@
+//! Configuration, parsed once into types: built-in defaults, then the TOML
+//! file (if any), then `DNSDESK_*` environment variables.
+//!
+//! With no file and no variables, dnsdesk runs on embedded defaults: HTTP
+//! on 127.0.0.1:8080, SQLite under `data/`, and the embedded authoritative
+//! server on 127.0.0.1:5353 serving `zones/kalbarprov.go.id.zone`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use provisioner::Name;
+use provisioner::name::{NamePolicy, ReservedLabel};
+use provisioner::record::RecordPolicy;
+use serde::Deserialize;
+
+/// Why the configuration cannot be used. Each names the setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{setting}: {message}")]
+    Invalid { setting: String, message: String },
+}
+
+fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database, keys, letters and outbox live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH`; defaults to `sqlite://<data_dir>/dnsdesk.db`.
+    pub database_url: Option<String>,
+    pub http: HttpConfig,
+    pub zone: ZoneConfig,
+    pub embedded_dns: EmbeddedDnsConfig,
+    pub provisioning: ProvisioningConfig,
+    pub mail: MailSettings,
+}
+
+/// The HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    /// How people reach dnsdesk, for links in e-mails.
+    pub public_url: Option<String>,
+}
+
+/// The managed zone and the servers that hold it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZoneConfig {
+    pub name: String,
+    /// Where updates are sent. Defaults to the embedded server.
+    pub primary: Option<SocketAddr>,
+    /// Every server to verify. Defaults to the primary alone.
+    pub authoritative: Vec<SocketAddr>,
+    /// The update key, in BIND's key-file format. Defaults to
+    /// `<data_dir>/dnsdesk.key`, generated at first start when the
+    /// embedded server is used.
+    pub tsig_key_file: Option<PathBuf>,
+    /// First labels below the zone that are never handed out (`*` globs).
+    pub reserved: Vec<String>,
+    pub allow_private_addresses: bool,
+    pub min_ttl: u32,
+    pub max_ttl: u32,
+    pub default_ttl: u32,
+}
+
+/// The embedded authoritative server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedDnsConfig {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    /// Read when no journal exists yet.
+    pub zone_file: PathBuf,
+}
+
+/// The provisioning worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningConfig {
+    /// How long to wait for one DNS answer.
+    pub dns_timeout_secs: u64,
+    /// How long servers may take to agree before a request fails.
+    pub verify_deadline_secs: u64,
+    /// Upper bound of the retry backoff after timeouts and SERVFAIL.
+    pub max_backoff_secs: u64,
+    /// How long a worker's claim on a job lasts without renewal.
+    pub lease_secs: u64,
+}
+
+/// E-mail delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    pub from: String,
+    /// SMTP relay; without it mail is written as `.eml` files under
+    /// `<data_dir>/outbox/`.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// An SMTP relay (plain SMTP; the relay is expected on a trusted network).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    pub username: Option<String>,
+    /// A file holding the password alone.
+    pub password_file: Option<PathBuf>,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+/// The default zone.
+pub const DEFAULT_ZONE: &str = "kalbarprov.go.id";
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            http: HttpConfig::default(),
+            zone: ZoneConfig::default(),
+            embedded_dns: EmbeddedDnsConfig::default(),
+            provisioning: ProvisioningConfig::default(),
+            mail: MailSettings::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+        }
+    }
+}
+
+impl Default for ZoneConfig {
+    fn default() -> Self {
+        let records = RecordPolicy::default();
+        Self {
+            name: DEFAULT_ZONE.to_owned(),
+            primary: None,
+            authoritative: Vec::new(),
+            tsig_key_file: None,
+            reserved: NamePolicy::DEFAULT_RESERVED
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            allow_private_addresses: records.allow_private_addresses,
+            min_ttl: records.min_ttl,
+            max_ttl: records.max_ttl,
+            default_ttl: records.default_ttl,
+        }
+    }
+}
+
+impl Default for EmbeddedDnsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 5353)),
+            zone_file: PathBuf::from("zones/kalbarprov.go.id.zone"),
+        }
+    }
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        Self {
+            dns_timeout_secs: 5,
+            verify_deadline_secs: 600,
+            max_backoff_secs: 300,
+            lease_secs: 60,
+        }
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            from: "dnsdesk <dnsdesk@kalbarprov.go.id>".to_owned(),
+            smtp: None,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment as seen
+    /// through `env` (so tests need not touch the process environment).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source,
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(dir) = env("DNSDESK_DATA_DIR") {
+            self.data_dir = PathBuf::from(dir);
+        }
+        if let Some(url) = env("DNSDESK_DATABASE_URL") {
+            self.database_url = Some(url);
+        }
+        if let Some(addr) = env("DNSDESK_HTTP_LISTEN") {
+            self.http.listen = parse_addr("DNSDESK_HTTP_LISTEN", &addr)?;
+        }
+        if let Some(addr) = env("DNSDESK_DNS_LISTEN") {
+            self.embedded_dns.listen = parse_addr("DNSDESK_DNS_LISTEN", &addr)?;
+        }
+        if let Some(url) = env("DNSDESK_PUBLIC_URL") {
+            self.http.public_url = Some(url);
+        }
+        if let Some(path) = env("DNSDESK_ZONE_FILE") {
+            self.embedded_dns.zone_file = PathBuf::from(path);
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.zone_name()?;
+        if !self.embedded_dns.enabled && self.zone.primary.is_none() {
+            return Err(invalid(
+                "zone.primary",
+                "is required when embedded_dns.enabled is false",
+            ));
+        }
+        if !self.embedded_dns.enabled && self.zone.tsig_key_file.is_none() {
+            return Err(invalid(
+                "zone.tsig_key_file",
+                "is required when embedded_dns.enabled is false",
+            ));
+        }
+        let z = &self.zone;
+        if z.min_ttl > z.max_ttl || !(z.min_ttl..=z.max_ttl).contains(&z.default_ttl) {
+            return Err(invalid(
+                "zone.default_ttl",
+                "must lie within zone.min_ttl..=zone.max_ttl",
+            ));
+        }
+        if let Some(url) = &self.database_url
+            && !url.starts_with("sqlite:")
+        {
+            return Err(invalid(
+                "database_url",
+                "only sqlite:// URLs are supported in this version",
+            ));
+        }
+        if self.provisioning.dns_timeout_secs == 0 || self.provisioning.lease_secs == 0 {
+            return Err(invalid(
+                "provisioning",
+                "dns_timeout_secs and lease_secs must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The zone as a fully qualified name.
+    pub fn zone_name(&self) -> Result<Name, ConfigError> {
+        provisioner::name::parse_host_name(&self.zone.name)
+            .map_err(|e| invalid("zone.name", e.to_string()))
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        match &self.database_url {
+            Some(url) => PathBuf::from(
+                url.trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:"),
+            ),
+            None => self.data_dir.join("dnsdesk.db"),
+        }
+    }
+
+    /// The update key file.
+    pub fn tsig_key_path(&self) -> PathBuf {
+        self.zone
+            .tsig_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("dnsdesk.key"))
+    }
+
+    /// Where updates go.
+    pub fn primary(&self) -> SocketAddr {
+        self.zone.primary.unwrap_or(self.embedded_dns.listen)
+    }
+
+    /// The servers to verify.
+    pub fn authoritative(&self) -> Vec<SocketAddr> {
+        if self.zone.authoritative.is_empty() {
+            vec![self.primary()]
+        } else {
+            self.zone.authoritative.clone()
+        }
+    }
+
+    /// Name rules from the settings.
+    pub fn name_policy(&self) -> Result<NamePolicy, ConfigError> {
+        Ok(NamePolicy::new(
+            self.zone_name()?,
+            self.zone
+                .reserved
+                .iter()
+                .map(|p| ReservedLabel::new(p))
+                .collect(),
+        ))
+    }
+
+    /// Record rules from the settings.
+    pub fn record_policy(&self) -> RecordPolicy {
+        RecordPolicy {
+            min_ttl: self.zone.min_ttl,
+            max_ttl: self.zone.max_ttl,
+            default_ttl: self.zone.default_ttl,
+            allow_private_addresses: self.zone.allow_private_addresses,
+        }
+    }
+
+    /// Letters are kept here, by content hash.
+    pub fn letters_dir(&self) -> PathBuf {
+        self.data_dir.join("letters")
+    }
+
+    /// `.eml` files go here when no SMTP relay is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// Timeout for one DNS exchange.
+    pub fn dns_timeout(&self) -> Duration {
+        Duration::from_secs(self.provisioning.dns_timeout_secs)
+    }
+}
+
+fn parse_addr(setting: &str, text: &str) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| {
+        invalid(
+            setting,
+            format!("\"{text}\" is not an address like 127.0.0.1:8080"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_run_embedded() {
+        let c = Config::load(None, |_| None).unwrap();
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.primary().to_string(), "127.0.0.1:5353");
+        assert_eq!(c.authoritative(), vec![c.primary()]);
+        assert_eq!(c.database_path(), PathBuf::from("data/dnsdesk.db"));
+        assert_eq!(c.tsig_key_path(), PathBuf::from("data/dnsdesk.key"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dnsdesk.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/srv/a\"\n[http]\nlisten = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), |k| {
+            (k == "DNSDESK_HTTP_LISTEN").then(|| "127.0.0.1:9100".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/srv/a"));
+        assert_eq!(c.http.listen.port(), 9100);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let e =
+            Config::load(None, |k| (k == "DNSDESK_DNS_LISTEN").then(|| "nope".into())).unwrap_err();
+        assert!(e.to_string().starts_with("DNSDESK_DNS_LISTEN"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[zone]\nbogus = 1\n").unwrap();
+        let e = Config::load(Some(&path), |_| None).unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        std::fs::write(&path, "[embedded_dns]\nenabled = false\n").unwrap();
+        let e = Config::load(Some(&path), |_| None).unwrap_err();
+        assert!(e.to_string().starts_with("zone.primary"), "{e}");
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dnsdesk.example.toml");
+        Config::load(Some(&path), |_| None).unwrap();
+    }
+}

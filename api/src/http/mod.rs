@@ -1,0 +1,56 @@
+//! The HTTP API: JSON under `/api/v1`, bearer-token authentication, an
+//! OpenAPI document generated from the handlers, and `/healthz`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use crate::letters::MAX_LETTER_BYTES;
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod requests;
+pub mod subdomains;
+
+/// The whole HTTP application.
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route("/requests", post(requests::create).get(requests::list))
+        .route("/requests/{id}", get(requests::get).put(requests::revise))
+        .route(
+            "/requests/{id}/letter",
+            put(requests::put_letter)
+                .get(requests::get_letter)
+                .layer(DefaultBodyLimit::max(MAX_LETTER_BYTES + 1)),
+        )
+        .route("/requests/{id}/approve", post(requests::approve))
+        .route("/requests/{id}/reject", post(requests::reject))
+        .route(
+            "/requests/{id}/request-revision",
+            post(requests::request_revision),
+        )
+        .route("/requests/{id}/retry", post(requests::retry))
+        .route("/subdomains", get(subdomains::list))
+        .route("/subdomains/{name}", get(subdomains::get))
+        .route("/openapi.json", get(openapi::document))
+        .layer(DefaultBodyLimit::max(256 * 1024));
+    Router::new()
+        .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
+        .nest("/api/v1", api)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            tracing::info_span!("http", method = %req.method(), route = %route)
+        }))
+        .with_state(app)
+}

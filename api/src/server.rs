@@ -1,0 +1,243 @@
+//! Wiring the running service: store, TSIG key, embedded DNS server,
+//! worker, outbox and HTTP, started in that order and stopped in reverse.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use provisioner::Name;
+use provisioner::embedded::{EmbeddedConfig, EmbeddedServer};
+use provisioner::tsig::{TsigAlgorithm, TsigKey};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::app::{App, Timing, ZoneTarget};
+use crate::calendar::WorkCalendar;
+use crate::config::{Config, ConfigError};
+use crate::letters::LetterStore;
+use crate::mailer::Mailer;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Store, StoreError};
+
+/// The demo zone shipped with dnsdesk, used when the configured zone file
+/// is the default one and is not there (the binary run outside the repo).
+const BUILTIN_ZONE: &str = include_str!("../../zones/kalbarprov.go.id.zone");
+
+/// Name of the key generated for the embedded server.
+pub const GENERATED_KEY_NAME: &str = "dnsdesk.";
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("TSIG key {path}: {message}")]
+    Key { path: String, message: String },
+    #[error("embedded DNS server: {0}")]
+    Dns(#[from] provisioner::embedded::EmbeddedError),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("mail: {0}")]
+    Mail(String),
+}
+
+/// Opens the configured store (creating its directory) and applies
+/// migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let path = config.database_path();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir(dir)?;
+    }
+    Ok(Arc::new(SqliteStore::open(&path).await?))
+}
+
+fn create_dir(dir: &Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(dir).map_err(|source| StartError::Io {
+        what: "cannot create directory",
+        path: dir.display().to_string(),
+        source,
+    })
+}
+
+/// Reads the update key, generating it first when dnsdesk runs its own
+/// server and none exists yet.
+fn load_or_generate_key(config: &Config) -> Result<TsigKey, StartError> {
+    let path = config.tsig_key_path();
+    let key_error = |message: String| StartError::Key {
+        path: path.display().to_string(),
+        message,
+    };
+    if path.exists() {
+        return TsigKey::read_file(&path).map_err(|e| key_error(e.to_string()));
+    }
+    if !config.embedded_dns.enabled {
+        return Err(key_error("does not exist".to_owned()));
+    }
+    let name = Name::from_ascii(GENERATED_KEY_NAME).map_err(|e| key_error(e.to_string()))?;
+    let key = TsigKey::generate(name, TsigAlgorithm::HmacSha256);
+    key.write_file_new(&path)
+        .map_err(|e| key_error(e.to_string()))?;
+    tracing::info!(path = %path.display(), "generated the TSIG update key (BIND format, mode 0600)");
+    Ok(key)
+}
+
+/// A running dnsdesk.
+#[derive(Debug)]
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub dns_addr: Option<SocketAddr>,
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    embedded: Option<EmbeddedServer>,
+}
+
+/// Starts everything; returns once `/healthz` answers.
+pub async fn start(config: &Config) -> Result<Running, StartError> {
+    create_dir(&config.data_dir)?;
+    let store = open_store(config).await?;
+    let key = load_or_generate_key(config)?;
+    let zone = config.zone_name()?;
+
+    let embedded = if config.embedded_dns.enabled {
+        let zone_file = zone_file(config)?;
+        let journal = config
+            .data_dir
+            .join(format!("{}.jnl", provisioner::name::display_name(&zone)));
+        Some(
+            EmbeddedServer::start(EmbeddedConfig {
+                zone: zone.clone(),
+                zone_file,
+                journal,
+                listen: config.embedded_dns.listen,
+                update_key: key.clone(),
+                key_dir: config.data_dir.clone(),
+            })
+            .await?,
+        )
+    } else {
+        None
+    };
+    let dns_addr = embedded.as_ref().map(EmbeddedServer::local_addr);
+    let primary = config.zone.primary.or(dns_addr).unwrap_or(config.primary());
+    let authoritative = if config.zone.authoritative.is_empty() {
+        vec![primary]
+    } else {
+        config.zone.authoritative.clone()
+    };
+
+    let app = Arc::new(App {
+        store,
+        target: ZoneTarget {
+            zone,
+            primary,
+            authoritative,
+            key,
+        },
+        names: config.name_policy()?,
+        records: config.record_policy(),
+        calendar: WorkCalendar::builtin(),
+        letters: LetterStore::new(config.letters_dir()),
+        timing: Timing {
+            dns_timeout: config.dns_timeout(),
+            verify_deadline: std::time::Duration::from_secs(
+                config.provisioning.verify_deadline_secs,
+            ),
+            max_backoff: std::time::Duration::from_secs(config.provisioning.max_backoff_secs),
+            lease: std::time::Duration::from_secs(config.provisioning.lease_secs),
+        },
+        jobs_queued: Notify::new(),
+        mail_queued: Notify::new(),
+    });
+    let mailer = Mailer::from_settings(&config.mail, config.outbox_dir())
+        .map_err(|e| StartError::Mail(e.to_string()))?;
+
+    let (shutdown, watcher) = watch::channel(false);
+    let mut tasks = vec![
+        tokio::spawn(crate::worker::run(app.clone(), watcher.clone())),
+        tokio::spawn(crate::outbox::run(app.clone(), mailer, watcher.clone())),
+    ];
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.http.listen,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.http.listen,
+        source,
+    })?;
+    let router = crate::http::router(app.clone());
+    let mut http_shutdown = watcher.clone();
+    tasks.push(tokio::spawn(async move {
+        let stop = async move {
+            let _ = http_shutdown.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    }));
+    Ok(Running {
+        http_addr,
+        dns_addr,
+        app,
+        shutdown,
+        tasks,
+        embedded,
+    })
+}
+
+impl Running {
+    /// Stops HTTP, the worker and the outbox, then the DNS server.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        if let Some(server) = self.embedded
+            && let Err(e) = server.shutdown().await
+        {
+            tracing::warn!(error = %e, "embedded DNS server did not stop cleanly");
+        }
+    }
+}
+
+/// The zone file to serve: the configured one, or the built-in demo zone
+/// when the default path does not exist.
+fn zone_file(config: &Config) -> Result<std::path::PathBuf, StartError> {
+    let configured = &config.embedded_dns.zone_file;
+    if configured.exists() {
+        return Ok(configured.clone());
+    }
+    if *configured != crate::config::EmbeddedDnsConfig::default().zone_file {
+        return Err(StartError::Io {
+            what: "cannot read zone file",
+            path: configured.display().to_string(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    let copy = config.data_dir.join("kalbarprov.go.id.zone");
+    if !copy.exists() {
+        std::fs::write(&copy, BUILTIN_ZONE).map_err(|source| StartError::Io {
+            what: "cannot write zone file",
+            path: copy.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(copy)
+}

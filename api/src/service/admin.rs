@@ -1,0 +1,166 @@
+//! Bootstrap and administration: agencies, users, API tokens, and turning
+//! a presented token back into its user.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::ServiceError;
+use crate::model::{Agency, Role, User};
+use crate::store::{NewAgency, NewUser, Store};
+
+/// Prefix of every API token, so leaked tokens are easy to scan for.
+pub const TOKEN_PREFIX: &str = "dnsdesk_";
+
+/// Adds an agency (PD).
+pub async fn add_agency(
+    store: &dyn Store,
+    code: &str,
+    name: &str,
+    email: &str,
+) -> Result<Agency, ServiceError> {
+    let code = code.trim().to_ascii_uppercase();
+    if !(2..=20).contains(&code.len())
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ServiceError::invalid(
+            "code",
+            "must be 2-20 letters, digits, hyphens or underscores",
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ServiceError::invalid("name", "must be 1-200 characters"));
+    }
+    let email = check_email(email)?;
+    Ok(store
+        .create_agency(NewAgency {
+            code,
+            name: name.to_owned(),
+            email,
+        })
+        .await?)
+}
+
+/// Adds a user; a PD user names its agency by code.
+pub async fn add_user(
+    store: &dyn Store,
+    username: &str,
+    role: &str,
+    agency_code: Option<&str>,
+    password_hash: Option<String>,
+) -> Result<User, ServiceError> {
+    let username = username.trim().to_ascii_lowercase();
+    if !(2..=64).contains(&username.len())
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+    {
+        return Err(ServiceError::invalid(
+            "username",
+            "must be 2-64 characters: a-z, 0-9, dot, hyphen, underscore",
+        ));
+    }
+    let role: Role = role.parse().map_err(|_| {
+        ServiceError::invalid("role", "must be one of pd, reviewer, netadmin, admin")
+    })?;
+    let agency_id = match (role, agency_code) {
+        (Role::Pd, Some(code)) => Some(
+            store
+                .agency_by_code(code.trim())
+                .await?
+                .ok_or_else(|| ServiceError::invalid("agency", "no agency has this code"))?
+                .id,
+        ),
+        (Role::Pd, None) => {
+            return Err(ServiceError::invalid("agency", "is required for a pd user"));
+        }
+        (_, Some(_)) => {
+            return Err(ServiceError::invalid(
+                "agency",
+                "only pd users belong to an agency",
+            ));
+        }
+        (_, None) => None,
+    };
+    Ok(store
+        .create_user(NewUser {
+            username,
+            role,
+            agency_id,
+            password_hash,
+        })
+        .await?)
+}
+
+/// Creates an API token for a user and returns it: the only time it is
+/// ever shown. Only its SHA-256 is stored.
+pub async fn create_token(store: &dyn Store, username: &str) -> Result<String, ServiceError> {
+    let user = store
+        .user_by_username(&username.trim().to_ascii_lowercase())
+        .await?
+        .ok_or_else(|| ServiceError::invalid("username", "no such user"))?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    store.create_token(user.id, &token_hash(&token)).await?;
+    Ok(token)
+}
+
+/// The user a bearer token belongs to.
+pub async fn authenticate(store: &dyn Store, token: &str) -> Result<User, ServiceError> {
+    let token = token.trim();
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(ServiceError::Unauthenticated);
+    }
+    store
+        .user_by_token(&token_hash(token))
+        .await?
+        .ok_or(ServiceError::Unauthenticated)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn check_email(email: &str) -> Result<String, ServiceError> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '<' || c == '>')
+        });
+    if valid {
+        Ok(email.to_owned())
+    } else {
+        Err(ServiceError::invalid("email", "is not an e-mail address"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_rules() {
+        assert!(check_email("it@disdik.kalbarprov.go.id").is_ok());
+        for bad in ["", "nope", "a@b", "a @b.c", "@b.c", "a@.b"] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_hash_stably() {
+        assert_eq!(token_hash("x"), token_hash("x"));
+        assert_ne!(token_hash("x"), token_hash("y"));
+        assert_eq!(token_hash("x").len(), 64);
+    }
+}

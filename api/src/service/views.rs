@@ -1,0 +1,248 @@
+//! Reading requests and the catalogue, each filtered by what the user may
+//! see: a PD its own agency's, staff everything.
+
+use std::collections::HashMap;
+
+use provisioner::plan::{RenderedPlan, ZoneSlice};
+use provisioner::record::specs_from_inputs;
+use provisioner::verify::{Expectation, ServerReport, check_all};
+
+use super::{can_see, plan_of, visible_request};
+use crate::app::App;
+use crate::error::ServiceError;
+use crate::model::{
+    Agency, AgencyId, DnsAttempt, RequestId, RequestState, ServerCheck, Subdomain,
+    SubdomainRequest, Transition, User,
+};
+use crate::store::{Page, RequestFilter, StoreError};
+
+/// Largest page size.
+pub const MAX_PER_PAGE: i64 = 200;
+
+/// Everything about one request.
+#[derive(Debug, Clone)]
+pub struct RequestDetail {
+    pub request: SubdomainRequest,
+    pub agency: Agency,
+    pub transitions: Vec<Transition>,
+    /// The UPDATE that approval sends (or sent), in presentation format.
+    pub plan: RenderedPlan,
+    /// What an approval must quote to be bound to this plan.
+    pub digest: String,
+    pub attempts: Vec<DnsAttempt>,
+    pub checks: Vec<ServerCheck>,
+}
+
+/// One request with its history, plan, attempts and server answers.
+pub async fn request_detail(
+    app: &App,
+    user: &User,
+    id: RequestId,
+) -> Result<RequestDetail, ServiceError> {
+    let request = visible_request(app, user, id).await?;
+    let agency = agency(app, request.agency_id).await?;
+    let plan = plan_of(&app.target.zone, &request)?.plan.render();
+    let digest = plan.digest();
+    Ok(RequestDetail {
+        transitions: app.store.transitions(id).await?,
+        attempts: app.store.attempts(id).await?,
+        checks: app.store.checks(id).await?,
+        request,
+        agency,
+        plan,
+        digest,
+    })
+}
+
+/// Which requests to list, as the API receives it.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub state: Option<String>,
+    /// Agency code.
+    pub agency: Option<String>,
+    pub name: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// A page of requests with the agencies they belong to.
+#[derive(Debug, Clone)]
+pub struct RequestList {
+    pub page: Page<SubdomainRequest>,
+    pub agencies: HashMap<AgencyId, Agency>,
+    pub page_number: i64,
+    pub per_page: i64,
+}
+
+/// Lists requests; a PD sees its agency's only, whatever it asks for.
+pub async fn list_requests(
+    app: &App,
+    user: &User,
+    query: ListQuery,
+) -> Result<RequestList, ServiceError> {
+    let state = query
+        .state
+        .as_deref()
+        .map(|s| {
+            s.parse::<RequestState>().map_err(|_| {
+                ServiceError::invalid(
+                    "state",
+                    format!(
+                        "must be one of {}",
+                        RequestState::ALL
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let (page_number, per_page) = paging(query.page, query.per_page)?;
+    let agency_filter = match query.agency.as_deref() {
+        Some(code) => match app.store.agency_by_code(code).await? {
+            Some(a) => Some(a.id),
+            None => return Err(ServiceError::invalid("agency", "no agency has this code")),
+        },
+        None => None,
+    };
+    let agency_id = if user.role.is_staff() {
+        agency_filter
+    } else {
+        match (user.agency_id, agency_filter) {
+            (Some(own), Some(asked)) if own != asked => {
+                return Err(ServiceError::invalid(
+                    "agency",
+                    "you can list your own agency's requests only",
+                ));
+            }
+            (own, _) => own,
+        }
+    };
+    let filter = RequestFilter {
+        agency_id,
+        state,
+        name: query.name.filter(|n| !n.trim().is_empty()),
+        limit: per_page,
+        offset: (page_number - 1) * per_page,
+    };
+    let page = app.store.list_requests(&filter).await?;
+    let agencies = app
+        .store
+        .list_agencies()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    Ok(RequestList {
+        page,
+        agencies,
+        page_number,
+        per_page,
+    })
+}
+
+/// The signed letter of a request the user may see.
+pub async fn letter(app: &App, user: &User, id: RequestId) -> Result<Vec<u8>, ServiceError> {
+    let request = visible_request(app, user, id).await?;
+    let letter = request.letter.ok_or(ServiceError::NotFound("letter"))?;
+    app.letters.read(&letter)
+}
+
+/// A granted name with what each authoritative server answers for it now.
+#[derive(Debug, Clone)]
+pub struct SubdomainDetail {
+    pub subdomain: Subdomain,
+    pub agency: Agency,
+    pub servers: Vec<ServerReport>,
+}
+
+/// The catalogue, a PD's own names only.
+pub async fn list_subdomains(
+    app: &App,
+    user: &User,
+    page: Option<i64>,
+    per_page: Option<i64>,
+) -> Result<(Page<Subdomain>, HashMap<AgencyId, Agency>), ServiceError> {
+    let (page, per_page) = paging(page, per_page)?;
+    let agency = if user.role.is_staff() {
+        None
+    } else {
+        user.agency_id
+    };
+    let list = app
+        .store
+        .list_subdomains(agency, per_page, (page - 1) * per_page)
+        .await?;
+    let agencies = app
+        .store
+        .list_agencies()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    Ok((list, agencies))
+}
+
+/// One granted name, asked of every authoritative server now.
+pub async fn subdomain_detail(
+    app: &App,
+    user: &User,
+    name: &str,
+) -> Result<SubdomainDetail, ServiceError> {
+    let parsed = app
+        .names
+        .parse_subdomain(name)
+        .map_err(|e| ServiceError::invalid("name", e.to_string()))?;
+    let text = provisioner::name::display_name(&parsed);
+    let subdomain = match app.store.subdomain(&text).await? {
+        Some(s) if can_see(user, s.agency_id) => s,
+        _ => return Err(ServiceError::NotFound("subdomain")),
+    };
+    let specs = specs_from_inputs(&parsed, &subdomain.records).map_err(|e| {
+        ServiceError::Store(StoreError::Corrupt {
+            column: "subdomains.records",
+            detail: e.to_string(),
+        })
+    })?;
+    let expectation = Expectation::new(
+        app.target.zone.clone(),
+        &ZoneSlice::default(),
+        ZoneSlice::from_specs(&parsed, &specs),
+        None,
+    );
+    let servers = check_all(
+        &app.target.authoritative,
+        &expectation,
+        app.timing.dns_timeout,
+    )
+    .await;
+    Ok(SubdomainDetail {
+        agency: agency(app, subdomain.agency_id).await?,
+        subdomain,
+        servers,
+    })
+}
+
+async fn agency(app: &App, id: AgencyId) -> Result<Agency, ServiceError> {
+    app.store
+        .agency(id)
+        .await?
+        .ok_or(ServiceError::NotFound("agency"))
+}
+
+fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), ServiceError> {
+    let page = page.unwrap_or(1);
+    if page < 1 {
+        return Err(ServiceError::invalid("page", "must be 1 or more"));
+    }
+    let per_page = per_page.unwrap_or(50);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ServiceError::invalid(
+            "per_page",
+            format!("must be from 1 to {MAX_PER_PAGE}"),
+        ));
+    }
+    Ok((page, per_page))
+}

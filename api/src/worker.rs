@@ -1,0 +1,462 @@
+//! The provisioning worker (step c of the service standard): claims
+//! approved requests' jobs, sends each request's one UPDATE to the
+//! primary, verifies every authoritative server, and activates.
+//!
+//! Every step is idempotent and resumable: the job is claimed under a
+//! lease with a fencing token, an UPDATE is recorded before it is sent, and
+//! after a crash (or a lost answer) the zone is read back before anything
+//! is sent again. So a request reaches `active` exactly once whatever
+//! happens between approval and activation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use provisioner::client::{send_update, soa_serial};
+use provisioner::error::rcode_name;
+use provisioner::name::display_name;
+use provisioner::plan::rr_text;
+use provisioner::verify::{
+    Expectation, ServerReport, Verdict, check_all, holds_exactly, observe, questions_for,
+};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::calendar::format_wib;
+use crate::error::ServiceError;
+use crate::model::{Actor, AttemptOutcome, Job, RequestState, ServerCheck, SubdomainRequest};
+use crate::service::{RequestPlan, plan_of};
+use crate::store::{JobEffect, JobFence, NewMail, StateChange, StoreError};
+
+/// Why one job step stopped early.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Runs jobs until `shutdown` turns true.
+pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    tracing::info!("provisioning worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match app.store.claim_job(app.now(), app.timing.lease).await {
+            Ok(Some(job)) => {
+                let request_id = job.request_id;
+                if let Err(e) = process(&app, &job).await {
+                    match e {
+                        StepError::Store(StoreError::LeaseLost(_)) => {
+                            tracing::warn!(%request_id, "lease lost; another worker holds the job now");
+                        }
+                        other => {
+                            tracing::error!(%request_id, error = %other, "provisioning step failed; will retry");
+                            let retry_at = app.now() + Duration::from_secs(5);
+                            if let Err(e) = app
+                                .store
+                                .reschedule_job(JobFence::from(&job), retry_at)
+                                .await
+                            {
+                                tracing::error!(error = %e, "cannot reschedule job");
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "cannot claim a job"),
+        }
+        let wait = match app.store.next_job_due().await {
+            Ok(Some(due)) => {
+                let left = due - app.now();
+                Duration::try_from(left)
+                    .unwrap_or(Duration::ZERO)
+                    .min(Duration::from_secs(1))
+            }
+            _ => Duration::from_secs(1),
+        };
+        tokio::select! {
+            _ = app.jobs_queued.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("provisioning worker stopped");
+}
+
+/// Takes one claimed job as far as it can go now.
+async fn process(app: &App, job: &Job) -> Result<(), StepError> {
+    let fence = JobFence::from(job);
+    let Some(mut request) = app.store.request(job.request_id).await? else {
+        return Err(StoreError::NotFound("request").into());
+    };
+    let planned = plan_of(&app.target.zone, &request)?;
+    if request.state == RequestState::Approved {
+        let mut change = StateChange::new(
+            request.id,
+            RequestState::Approved,
+            RequestState::Provisioning,
+            Actor::System,
+        );
+        change.job = JobEffect::Continue(fence);
+        change.note = Some(format!("sending the update to {}", app.target.primary));
+        request = app.store.transition(change).await?;
+    }
+    if request.state == RequestState::Provisioning {
+        match provision(app, job, &request, &planned).await? {
+            Some(updated) => request = updated,
+            None => return Ok(()),
+        }
+    }
+    if request.state == RequestState::Verifying {
+        return verify(app, fence, &request, &planned).await;
+    }
+    // A job whose request is already settled has nothing left to do.
+    tracing::warn!(reference = %request.reference, state = %request.state, "job for a settled request");
+    app.store.finish_job(fence).await?;
+    Ok(())
+}
+
+/// Sends the update (or finds it already applied). Returns the request in
+/// `verifying`, or `None` when the job was rescheduled or finished.
+async fn provision(
+    app: &App,
+    job: &Job,
+    request: &SubdomainRequest,
+    planned: &RequestPlan,
+) -> Result<Option<SubdomainRequest>, StepError> {
+    let fence = JobFence::from(job);
+    let target = &app.target;
+    let timeout = app.timing.dns_timeout;
+
+    // An earlier attempt whose outcome we never learned (a crash while
+    // sending, a lost answer) may have been applied: read the zone before
+    // sending again.
+    let attempts = app.store.attempts(request.id).await?;
+    let uncertain = attempts
+        .last()
+        .is_some_and(|a| matches!(a.outcome, AttemptOutcome::Sending | AttemptOutcome::Unknown));
+    if uncertain {
+        let keys = questions_for(&planned.name, &[&planned.before, &planned.after]);
+        match observe(target.primary, &keys, timeout).await {
+            Ok(now) if holds_exactly(&now, &planned.after, &keys) => {
+                tracing::info!(reference = %request.reference, "earlier update was applied; verifying");
+                let serial = soa_serial(target.primary, &target.zone, timeout).await.ok();
+                return enter_verifying(
+                    app,
+                    fence,
+                    request,
+                    serial,
+                    "the earlier update had been applied",
+                )
+                .await
+                .map(Some);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "primary unreachable while checking an earlier attempt");
+                backoff(app, job).await?;
+                return Ok(None);
+            }
+        }
+    }
+
+    let lines = plan_lines(planned);
+    let attempt = app
+        .store
+        .begin_attempt(
+            fence,
+            request.id,
+            &target.primary.to_string(),
+            &display_name(&target.key.name),
+            &lines,
+        )
+        .await?;
+    let result = send_update(
+        target.primary,
+        &target.key,
+        planned.plan.to_message(),
+        timeout,
+    )
+    .await;
+    match result {
+        Ok(()) => {
+            let serial = soa_serial(target.primary, &target.zone, timeout).await.ok();
+            app.store
+                .finish_attempt(
+                    attempt,
+                    AttemptOutcome::Accepted,
+                    Some("NOERROR"),
+                    None,
+                    serial,
+                )
+                .await?;
+            enter_verifying(
+                app,
+                fence,
+                request,
+                serial,
+                "the primary accepted the update",
+            )
+            .await
+            .map(Some)
+        }
+        Err(e) if e.is_prerequisite_failure() => {
+            let rcode = e.rcode().map(rcode_name);
+            let keys = questions_for(&planned.name, &[&planned.before, &planned.after]);
+            let zone_now = match observe(target.primary, &keys, timeout).await {
+                Ok(now) => {
+                    let lines: Vec<String> = now.records().map(|r| rr_text(r, true)).collect();
+                    if lines.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        lines.join("; ")
+                    }
+                }
+                Err(q) => format!("(could not be read: {q})"),
+            };
+            let reason = format!(
+                "The zone does not hold what dnsdesk recorded for {}: {} answered {}. The zone now holds: {}. Nothing was changed; a network admin must reconcile the zone before a new request.",
+                request.name,
+                target.primary,
+                rcode.as_deref().unwrap_or("an error"),
+                zone_now
+            );
+            app.store
+                .finish_attempt(
+                    attempt,
+                    AttemptOutcome::Rejected,
+                    rcode.as_deref(),
+                    Some(&reason),
+                    None,
+                )
+                .await?;
+            settle(app, fence, request, RequestState::Conflict, reason).await?;
+            Ok(None)
+        }
+        Err(e) if e.is_retryable() => {
+            let outcome = if e.outcome_unknown() {
+                AttemptOutcome::Unknown
+            } else {
+                AttemptOutcome::Rejected
+            };
+            let rcode = e.rcode().map(rcode_name);
+            app.store
+                .finish_attempt(
+                    attempt,
+                    outcome,
+                    rcode.as_deref(),
+                    Some(&e.to_string()),
+                    None,
+                )
+                .await?;
+            tracing::warn!(reference = %request.reference, error = %e, "update not applied; will retry");
+            backoff(app, job).await?;
+            Ok(None)
+        }
+        Err(e) => {
+            let rcode = e.rcode().map(rcode_name);
+            let reason = e.explain(&target.key.name, &target.zone, &planned.name);
+            app.store
+                .finish_attempt(
+                    attempt,
+                    AttemptOutcome::Rejected,
+                    rcode.as_deref(),
+                    Some(&reason),
+                    None,
+                )
+                .await?;
+            tracing::error!(reference = %request.reference, %reason, "update refused");
+            settle(app, fence, request, RequestState::Failed, reason).await?;
+            Ok(None)
+        }
+    }
+}
+
+fn plan_lines(planned: &RequestPlan) -> Vec<String> {
+    let rendered = planned.plan.render();
+    std::iter::once(format!("zone {}", rendered.zone))
+        .chain(rendered.prerequisites)
+        .chain(rendered.updates)
+        .collect()
+}
+
+async fn enter_verifying(
+    app: &App,
+    fence: JobFence,
+    request: &SubdomainRequest,
+    serial: Option<u32>,
+    note: &str,
+) -> Result<SubdomainRequest, StepError> {
+    let mut change = StateChange::new(
+        request.id,
+        RequestState::Provisioning,
+        RequestState::Verifying,
+        Actor::System,
+    );
+    change.job = JobEffect::Continue(fence);
+    change.serial_after = serial;
+    change.verify_deadline = Some(app.now() + app.timing.verify_deadline);
+    change.note = Some(match serial {
+        Some(s) => format!("{note} (SOA serial {s})"),
+        None => note.to_owned(),
+    });
+    Ok(app.store.transition(change).await?)
+}
+
+async fn settle(
+    app: &App,
+    fence: JobFence,
+    request: &SubdomainRequest,
+    to: RequestState,
+    reason: String,
+) -> Result<(), StepError> {
+    let mut change = StateChange::new(request.id, request.state, to, Actor::System);
+    change.job = JobEffect::Finish(fence);
+    change.note = Some(reason.clone());
+    change.reason = Some(reason);
+    app.store.transition(change).await?;
+    Ok(())
+}
+
+/// Retries after timeouts and SERVFAIL: 1 s, 2 s, 4 s ... up to the cap.
+async fn backoff(app: &App, job: &Job) -> Result<(), StepError> {
+    let exponent = u32::try_from(job.attempts.clamp(1, 20) - 1).unwrap_or(0);
+    let delay = Duration::from_secs(1u64 << exponent).min(app.timing.max_backoff);
+    app.store
+        .reschedule_job(JobFence::from(job), app.now() + delay)
+        .await?;
+    Ok(())
+}
+
+/// Polls every authoritative server until all agree, for about half a
+/// lease, then hands the job back to be claimed again; fails the request
+/// past its deadline.
+async fn verify(
+    app: &App,
+    fence: JobFence,
+    request: &SubdomainRequest,
+    planned: &RequestPlan,
+) -> Result<(), StepError> {
+    let expectation = Expectation::new(
+        app.target.zone.clone(),
+        &planned.before,
+        planned.after.clone(),
+        request.serial_after,
+    );
+    let deadline = request
+        .verify_deadline
+        .unwrap_or_else(|| app.now() + app.timing.verify_deadline);
+    let hold_until = app.now() + app.timing.lease / 2;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let reports = check_all(
+            &app.target.authoritative,
+            &expectation,
+            app.timing.dns_timeout,
+        )
+        .await;
+        app.store
+            .record_checks(request.id, &to_checks(app.now(), &reports))
+            .await?;
+        if reports.iter().all(ServerReport::matches) {
+            let mail = confirmation_mail(app, request).await?;
+            let active = app.store.activate(request.id, fence, mail).await?;
+            app.mail_queued.notify_one();
+            tracing::info!(reference = %active.reference, name = %active.name, "active");
+            return Ok(());
+        }
+        let now = app.now();
+        if now >= deadline {
+            let reason = format!(
+                "Not every authoritative server serves the new records by the deadline: {}",
+                reports
+                    .iter()
+                    .map(describe_report)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            settle(app, fence, request, RequestState::Failed, reason).await?;
+            return Ok(());
+        }
+        if now + pause >= hold_until {
+            app.store.reschedule_job(fence, now + pause).await?;
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
+}
+
+fn to_checks(at: OffsetDateTime, reports: &[ServerReport]) -> Vec<ServerCheck> {
+    reports
+        .iter()
+        .map(|r| ServerCheck {
+            server: r.server.to_string(),
+            report: serde_json::to_value(r).unwrap_or(serde_json::Value::Null),
+            matches: r.matches(),
+            checked_at: at,
+        })
+        .collect()
+}
+
+fn describe_report(report: &ServerReport) -> String {
+    let what = match &report.verdict {
+        Verdict::Matches => "serves the records".to_owned(),
+        Verdict::Differs { reason } => reason.clone(),
+        Verdict::Lagging { serial, want } => format!("still at serial {serial}, needs {want}"),
+        Verdict::Unreachable { error } => format!("unreachable ({error})"),
+    };
+    format!("{}: {what}", report.server)
+}
+
+/// The confirmation (step d of the service standard), in Indonesian.
+async fn confirmation_mail(app: &App, request: &SubdomainRequest) -> Result<NewMail, StepError> {
+    let agency = app
+        .store
+        .agency(request.agency_id)
+        .await?
+        .ok_or(StoreError::NotFound("agency"))?;
+    let records = if request.records.is_empty() {
+        "  (dihapus)".to_owned()
+    } else {
+        request
+            .records
+            .iter()
+            .map(|r| format!("  {} {} (TTL {})", r.rtype, r.value, r.ttl.unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (subject, what) = match request.kind {
+        crate::model::RequestKind::Create => ("Subdomain aktif", "telah diaktifkan"),
+        crate::model::RequestKind::Change => ("Perubahan subdomain aktif", "telah diubah"),
+        crate::model::RequestKind::Remove => ("Subdomain dihapus", "telah dihapus"),
+    };
+    let body = format!(
+        "Yth. {agency_name},\n\n\
+         Dengan hormat, bersama ini kami sampaikan bahwa subdomain {name} {what} \
+         sesuai permohonan Saudara nomor {letter} ({reference}).\n\n\
+         Rekaman DNS:\n{records}\n\n\
+         Diverifikasi pada seluruh server otoritatif: {verified}.\n\n\
+         Resolver yang sempat menanyakan nama ini sebelum aktif dapat menyimpan jawaban \
+         negatifnya hingga TTL negatif zona berakhir.\n\n\
+         Hormat kami,\nBidang Aplikasi Informatika\nDinas Komunikasi dan Informatika Provinsi Kalimantan Barat\n",
+        agency_name = agency.name,
+        name = request.name,
+        letter = request.letter_number,
+        reference = request.reference,
+        verified = format_wib(app.now()),
+    );
+    Ok(NewMail {
+        recipient: agency.email,
+        subject: format!(
+            "[dnsdesk] {subject}: {} ({})",
+            request.name, request.reference
+        ),
+        body,
+    })
+}

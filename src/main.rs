@@ -1,0 +1,200 @@
+//! The `dnsdesk` binary: parses the command line and configuration, then
+//! serves, or runs one bootstrap command against the configured database.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use api::config::Config;
+use api::service::admin;
+use clap::{Parser, Subcommand};
+
+/// Subdomain provisioning for kalbarprov.go.id.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// A TOML configuration file (see dnsdesk.example.toml). Without one,
+    /// built-in defaults apply; DNSDESK_* variables override both.
+    #[arg(long, short, global = true, env = "DNSDESK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Manage agencies (PD).
+    Agency {
+        #[command(subcommand)]
+        action: AgencyAction,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgencyAction {
+    /// Add an agency.
+    Add {
+        /// Short code, e.g. DISDIK.
+        #[arg(long)]
+        code: String,
+        /// Full name, e.g. "Dinas Pendidikan".
+        #[arg(long)]
+        name: String,
+        /// Where confirmations are sent.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Add a user.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// pd, reviewer, netadmin or admin.
+        #[arg(long)]
+        role: String,
+        /// The agency code of a pd user.
+        #[arg(long)]
+        agency: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create an API token; it is printed once, alone on the last line.
+    Create {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,hickory_server=warn,hickory_net=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dnsdesk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("dnsdesk: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())
+        .map_err(|e| e.to_string())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await,
+        Command::Agency {
+            action: AgencyAction::Add { code, name, email },
+        } => {
+            let store = api::server::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let agency = admin::add_agency(store.as_ref(), &code, &name, &email)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("agency {} added ({})", agency.code, agency.name);
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserAction::Add {
+                    username,
+                    role,
+                    agency,
+                },
+        } => {
+            let store = api::server::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = admin::add_user(store.as_ref(), &username, &role, agency.as_deref(), None)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("user {} added with role {}", user.username, user.role);
+            Ok(())
+        }
+        Command::Token {
+            action: TokenAction::Create { username },
+        } => {
+            let store = api::server::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let token = admin::create_token(store.as_ref(), &username)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!("token for {username} (shown once; only its hash is stored):");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{token}").map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn serve(config: &Config) -> Result<(), String> {
+    let running = api::server::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let dns = running
+        .dns_addr
+        .map(|a| format!(" dns={a}"))
+        .unwrap_or_default();
+    // One machine-readable line on stdout: tests and scripts wait for it.
+    println!("dnsdesk ready http=http://{}{dns}", running.http_addr);
+    tracing::info!(http = %running.http_addr, "dnsdesk is ready; GET /healthz");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
