@@ -1,0 +1,380 @@
+//! Harness for testing the `dnsdesk` binary from outside: start it on
+//! loopback with port 0 in a temporary data directory, wait for its ready
+//! line, drive it over HTTP and DNS, kill it (gracefully or with SIGKILL).
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hickory_proto::rr::{Name, RecordType};
+use provisioner::client::{QueryAnswer, query};
+use serde_json::{Value, json};
+
+/// How long anything in a test may take before it counts as hung.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A minimal valid PDF.
+pub const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n";
+
+/// A data directory and the configuration the binary runs with.
+#[derive(Debug)]
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    /// Extra TOML appended to the generated config file.
+    pub extra_config: String,
+}
+
+impl Site {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            extra_config: String::new(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("dnsdesk.toml")
+    }
+
+    /// Writes the config file: loopback, port 0, short DNS timeouts, plus
+    /// `extra` (which may override the sections it names).
+    pub fn write_config(&self, extra: &str) {
+        let zone_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/kalbarprov.go.id.zone");
+        let text = format!(
+            "data_dir = {data:?}\n{extra}\n",
+            data = self.data_dir().display().to_string(),
+        );
+        let text = if extra.contains("[embedded_dns]") {
+            text
+        } else {
+            format!(
+                "{text}\n[embedded_dns]\nlisten = \"127.0.0.1:0\"\nzone_file = {zf:?}\n",
+                zf = zone_file.display().to_string()
+            )
+        };
+        let text = if extra.contains("[provisioning]") {
+            text
+        } else {
+            format!(
+                "{text}\n[provisioning]\ndns_timeout_secs = 1\nverify_deadline_secs = 60\nmax_backoff_secs = 1\nlease_secs = 4\n"
+            )
+        };
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    /// Runs a CLI command against this site's database; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        if !self.config_path().exists() {
+            self.write_config("");
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_remove("DNSDESK_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dnsdesk {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Adds an agency and a PD user for it; returns the user's token.
+    pub fn pd(&self, code: &str) -> String {
+        let lower = code.to_ascii_lowercase();
+        self.cli(&[
+            "agency",
+            "add",
+            "--code",
+            code,
+            "--name",
+            &format!("Dinas {code}"),
+            "--email",
+            &format!("it@{lower}.kalbarprov.go.id"),
+        ]);
+        self.cli(&[
+            "user",
+            "add",
+            "--username",
+            &format!("op-{lower}"),
+            "--role",
+            "pd",
+            "--agency",
+            code,
+        ]);
+        self.token(&format!("op-{lower}"))
+    }
+
+    /// Adds a staff user with `role`; returns its token.
+    pub fn staff(&self, username: &str, role: &str) -> String {
+        self.cli(&["user", "add", "--username", username, "--role", role]);
+        self.token(username)
+    }
+
+    fn token(&self, username: &str) -> String {
+        let out = self.cli(&["token", "create", "--username", username]);
+        out.lines().last().unwrap().trim().to_owned()
+    }
+
+    /// Starts `dnsdesk serve` and waits for its ready line.
+    pub fn start(&self) -> Instance {
+        if !self.config_path().exists() {
+            self.write_config("");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("serve")
+            .env_remove("DNSDESK_CONFIG")
+            .env("DNSDESK_HTTP_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log_path = self.dir.path().join("dnsdesk.log");
+        std::thread::spawn(move || {
+            let mut log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log_path)
+                .unwrap();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                use std::io::Write;
+                let _ = writeln!(log, "{line}");
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("dnsdesk ready") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = match rx.recv_timeout(DEADLINE) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("dnsdesk did not become ready; log:\n{}", self.log());
+            }
+        };
+        let field = |key: &str| -> Option<String> {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .map(|v| v.trim_start_matches("http://").to_owned())
+        };
+        let http: SocketAddr = field("http=").unwrap().parse().unwrap();
+        let dns: Option<SocketAddr> = field("dns=").map(|d| d.parse().unwrap());
+        Instance {
+            child,
+            http,
+            dns,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// What the service logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dnsdesk.log")).unwrap_or_default()
+    }
+
+    /// The `.eml` files written to the outbox.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.data_dir().join("outbox");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut mails: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect();
+        mails.sort();
+        mails
+    }
+}
+
+/// A running `dnsdesk serve`.
+#[derive(Debug)]
+pub struct Instance {
+    child: Child,
+    pub http: SocketAddr,
+    pub dns: Option<SocketAddr>,
+    pub client: reqwest::Client,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer: status and JSON body (Null when not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `error.field` of an error body.
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+
+    /// The `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Instance {
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self.client.request(method.parse().unwrap(), self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap();
+        Answer {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn put_letter(
+        &self,
+        id: i64,
+        token: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Answer {
+        let resp = self
+            .client
+            .put(self.url(&format!("/api/v1/requests/{id}/letter")))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap();
+        Answer {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Files a request with one A record and its letter; returns its id.
+    pub async fn file(&self, token: &str, name: &str, records: Value) -> i64 {
+        let created = self
+            .post(
+                "/api/v1/requests",
+                token,
+                json!({
+                    "name": name,
+                    "records": records,
+                    "purpose": "Portal layanan publik",
+                    "letter_number": "800/123/DISDIK/2026",
+                    "letter_date": "2026-01-05",
+                }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let id = created.body["id"].as_i64().unwrap();
+        let with_letter = self.put_letter(id, token, PDF, "application/pdf").await;
+        assert_eq!(with_letter.status, 200, "{:?}", with_letter.body);
+        id
+    }
+
+    /// Polls a request until it reaches `state` (panics on another final
+    /// state or after the deadline); returns its detail.
+    pub async fn wait_for_state(&self, id: i64, token: &str, state: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            let got = self.get(&format!("/api/v1/requests/{id}"), token).await;
+            assert_eq!(got.status, 200, "{:?}", got.body);
+            let now = got.body["state"].as_str().unwrap().to_owned();
+            if now == state {
+                return got.body;
+            }
+            let settled = ["active", "rejected", "conflict", "failed"].contains(&now.as_str());
+            assert!(
+                !settled && start.elapsed() < DEADLINE,
+                "request {id} is {now}, waited for {state}: {:#}",
+                got.body
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Asks `server` for `name`/`rtype` (RD=0) and returns the answer.
+pub async fn dig(server: SocketAddr, name: &str, rtype: RecordType) -> QueryAnswer {
+    let name = Name::from_ascii(format!("{}.", name.trim_end_matches('.'))).unwrap();
+    query(server, &name, rtype, Duration::from_secs(2))
+        .await
+        .unwrap()
+}
+
+/// The rdata of every answer record, as text.
+pub fn rdata(answer: &QueryAnswer) -> Vec<String> {
+    let mut out: Vec<String> = answer.answers.iter().map(|r| r.data.to_string()).collect();
+    out.sort();
+    out
+}
+
+/// A UDP+TCP port on loopback where nothing answers (bound, never read:
+/// queries time out, TCP connects are refused once the listener drops).
+pub fn dead_port() -> SocketAddr {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    drop(socket);
+    addr
+}

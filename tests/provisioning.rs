@@ -1,0 +1,531 @@
+//! The whole path, from outside: a PD files, a reviewer approves, the
+//! update reaches the embedded authoritative server, every server is
+//! verified, the request turns active and the PD is mailed. Then the same
+//! path through crashes, outages and out-of-band changes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Site, dead_port, dig, rdata};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RecordType};
+use provisioner::plan::{UpdatePlan, ZoneSlice};
+use provisioner::record::{RecordInput, RecordPolicy};
+use provisioner::tsig::TsigKey;
+use serde_json::json;
+
+fn a_record(ip: &str) -> serde_json::Value {
+    json!([{ "type": "A", "value": ip, "ttl": 300 }])
+}
+
+/// Writes `ip` as the A record of `name` straight into the zone, as an
+/// admin with nsupdate would, behind dnsdesk's back.
+async fn out_of_band_a(site: &Site, server: std::net::SocketAddr, name: &str, ip: &str) {
+    let key = TsigKey::read_file(&site.data_dir().join("dnsdesk.key")).unwrap();
+    let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
+    let owner = Name::from_ascii(format!("{name}.")).unwrap();
+    let specs = RecordPolicy::default()
+        .parse_records(
+            &owner,
+            &[RecordInput {
+                rtype: "A".into(),
+                value: ip.into(),
+                ttl: Some(300),
+                glue: vec![],
+            }],
+        )
+        .unwrap();
+    let plan = UpdatePlan::between(
+        &zone,
+        &ZoneSlice::default(),
+        &ZoneSlice::from_specs(&owner, &specs),
+    );
+    provisioner::client::send_update(server, &key, plan.to_message(), Duration::from_secs(2))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn request_goes_live_after_one_approval_and_the_pd_is_told() {
+    let site = Site::new();
+    let pd = site.pd("DISDIK");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let dns = site.start();
+    let server = dns.dns.unwrap();
+
+    let records = json!([
+        { "type": "A", "value": "203.0.113.80", "ttl": 300 },
+        { "type": "TXT", "value": "v=spf1 -all" },
+    ]);
+    let id = dns.file(&pd, "ppdb.kalbarprov.go.id", records).await;
+
+    let detail = dns.get(&format!("/api/v1/requests/{id}"), &reviewer).await;
+    assert_eq!(detail.body["state"], "submitted");
+    assert!(
+        detail.body["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("DNS/2026/")
+    );
+    assert_eq!(
+        detail.body["plan"]["prerequisites"],
+        json!(["prereq nxdomain ppdb.kalbarprov.go.id."])
+    );
+    let digest = detail.body["plan"]["digest"].as_str().unwrap().to_owned();
+
+    // Not yet in the zone.
+    let before = dig(server, "ppdb.kalbarprov.go.id", RecordType::A).await;
+    assert_eq!(before.rcode, ResponseCode::NXDomain);
+
+    let approved = dns
+        .post(
+            &format!("/api/v1/requests/{id}/approve"),
+            &reviewer,
+            json!({ "note": "ok", "digest": digest }),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
+
+    let active = dns.wait_for_state(id, &pd, "active").await;
+    let a = dig(server, "ppdb.kalbarprov.go.id", RecordType::A).await;
+    assert!(a.authoritative);
+    assert_eq!(rdata(&a), ["203.0.113.80"]);
+    assert_eq!(a.answers[0].ttl, 300);
+    let txt = dig(server, "ppdb.kalbarprov.go.id", RecordType::TXT).await;
+    assert_eq!(rdata(&txt), ["v=spf1 -all"]);
+
+    // The story is recorded: one accepted update, each server verified.
+    let attempts = active["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["outcome"], "accepted");
+    assert_eq!(attempts[0]["key_name"], "dnsdesk");
+    let servers = active["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0]["matches"], true);
+    let steps: Vec<&str> = active["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "submitted",
+            "approved",
+            "provisioning",
+            "verifying",
+            "active"
+        ]
+    );
+
+    // A second approval (double click) is refused and sends nothing.
+    let again = dns
+        .post(
+            &format!("/api/v1/requests/{id}/approve"),
+            &reviewer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.code(), "invalid_state");
+
+    // The catalogue and its live view.
+    let sub = dns
+        .get("/api/v1/subdomains/ppdb.kalbarprov.go.id", &pd)
+        .await;
+    assert_eq!(sub.status, 200, "{:?}", sub.body);
+    assert_eq!(sub.body["servers"][0]["verdict"], "matches");
+
+    // The PD was told (outbox on embedded defaults).
+    let start = std::time::Instant::now();
+    let mails = loop {
+        let mails = site.outbox();
+        if !mails.is_empty() || start.elapsed() > common::DEADLINE {
+            break mails;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].contains("To: it@disdik.kalbarprov.go.id"),
+        "{}",
+        mails[0]
+    );
+    assert!(mails[0].contains("ppdb.kalbarprov.go.id"));
+
+    let final_state = dns.get(&format!("/api/v1/requests/{id}"), &pd).await;
+    assert_eq!(final_state.body["attempts"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn change_and_removal_of_an_owned_subdomain() {
+    let site = Site::new();
+    let pd = site.pd("DINKES");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let dns = site.start();
+    let server = dns.dns.unwrap();
+
+    let id = dns
+        .file(&pd, "sehat.kalbarprov.go.id", a_record("203.0.113.20"))
+        .await;
+    dns.post(
+        &format!("/api/v1/requests/{id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    dns.wait_for_state(id, &pd, "active").await;
+
+    let change = dns
+        .post(
+            "/api/v1/requests",
+            &pd,
+            json!({
+                "kind": "change", "name": "sehat.kalbarprov.go.id",
+                "records": [{ "type": "A", "value": "203.0.113.21", "ttl": 600 }, { "type": "AAAA", "value": "2001:db8::21", "ttl": 600 }],
+                "purpose": "Pindah server", "letter_number": "800/9/DINKES/2026", "letter_date": "2026-02-01",
+            }),
+        )
+        .await;
+    assert_eq!(change.status, 201, "{:?}", change.body);
+    let change_id = change.body["id"].as_i64().unwrap();
+    assert_eq!(
+        change.body["plan"]["prerequisites"],
+        json!([
+            "prereq yxrrset sehat.kalbarprov.go.id. IN A 203.0.113.20",
+            "prereq nxrrset sehat.kalbarprov.go.id. IN AAAA",
+        ])
+    );
+    dns.put_letter(change_id, &pd, common::PDF, "application/pdf")
+        .await;
+    dns.post(
+        &format!("/api/v1/requests/{change_id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    dns.wait_for_state(change_id, &pd, "active").await;
+    assert_eq!(
+        rdata(&dig(server, "sehat.kalbarprov.go.id", RecordType::A).await),
+        ["203.0.113.21"]
+    );
+    assert_eq!(
+        rdata(&dig(server, "sehat.kalbarprov.go.id", RecordType::AAAA).await),
+        ["2001:db8::21"]
+    );
+
+    let removal = dns
+        .post(
+            "/api/v1/requests",
+            &pd,
+            json!({
+                "kind": "remove", "name": "sehat.kalbarprov.go.id",
+                "purpose": "Tidak dipakai lagi", "letter_number": "800/10/DINKES/2026", "letter_date": "2026-02-02",
+            }),
+        )
+        .await;
+    assert_eq!(removal.status, 201, "{:?}", removal.body);
+    let removal_id = removal.body["id"].as_i64().unwrap();
+    dns.put_letter(removal_id, &pd, common::PDF, "application/pdf")
+        .await;
+    dns.post(
+        &format!("/api/v1/requests/{removal_id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    dns.wait_for_state(removal_id, &pd, "active").await;
+    let gone = dig(server, "sehat.kalbarprov.go.id", RecordType::A).await;
+    assert!(gone.answers.is_empty());
+    let listed = dns.get("/api/v1/subdomains", &pd).await;
+    assert_eq!(listed.body["total"], 0);
+}
+
+#[tokio::test]
+async fn kill_9_right_after_approval_still_ends_active_exactly_once() {
+    let site = Site::new();
+    let pd = site.pd("BAPPEDA");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let dns = site.start();
+    let id = dns
+        .file(&pd, "rencana.kalbarprov.go.id", a_record("203.0.113.30"))
+        .await;
+    let approved = dns
+        .post(
+            &format!("/api/v1/requests/{id}/approve"),
+            &reviewer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(approved.status, 200);
+    dns.kill9();
+
+    let dns = site.start();
+    let active = dns.wait_for_state(id, &pd, "active").await;
+    let server = dns.dns.unwrap();
+    assert_eq!(
+        rdata(&dig(server, "rencana.kalbarprov.go.id", RecordType::A).await),
+        ["203.0.113.30"]
+    );
+    let accepted = active["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["outcome"] == "accepted")
+        .count();
+    assert!(accepted <= 1, "{:#}", active["attempts"]);
+    let actives = active["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["to"] == "active")
+        .count();
+    assert_eq!(actives, 1);
+}
+
+#[tokio::test]
+async fn kill_9_while_verifying_resumes_after_restart() {
+    // A second "authoritative server" that never answers keeps the request
+    // in verifying: the process is killed there, deterministically.
+    let site = Site::new();
+    let silent = dead_port();
+    let pd = site.pd("BPKAD");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let embedded = portpicker();
+    site.write_config(&format!(
+        "[zone]\nprimary = \"{embedded}\"\nauthoritative = [\"{embedded}\", \"{silent}\"]\n\
+         [embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
+        zf = zone_file()
+    ));
+    let dns = site.start();
+    let id = dns
+        .file(&pd, "aset.kalbarprov.go.id", a_record("203.0.113.40"))
+        .await;
+    dns.post(
+        &format!("/api/v1/requests/{id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    let verifying = dns.wait_for_state(id, &pd, "verifying").await;
+    assert_eq!(verifying["attempts"][0]["outcome"], "accepted");
+    dns.kill9();
+
+    // Back without the silent server: verification resumes, no resend.
+    site.write_config(&format!(
+        "[zone]\nprimary = \"{embedded}\"\n[embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
+        zf = zone_file()
+    ));
+    let dns = site.start();
+    let active = dns.wait_for_state(id, &pd, "active").await;
+    assert_eq!(
+        active["attempts"].as_array().unwrap().len(),
+        1,
+        "{:#}",
+        active["attempts"]
+    );
+}
+
+#[tokio::test]
+async fn primary_down_is_retried_then_the_zone_is_checked_before_resending() {
+    let site = Site::new();
+    let pd = site.pd("DISHUB");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let embedded = portpicker();
+    let down = dead_port();
+    site.write_config(&format!(
+        "[zone]\nprimary = \"{down}\"\nauthoritative = [\"{embedded}\"]\n\
+         [embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
+        zf = zone_file()
+    ));
+    let dns = site.start();
+    let id = dns
+        .file(&pd, "angkutan.kalbarprov.go.id", a_record("203.0.113.50"))
+        .await;
+    let approved = dns
+        .post(
+            &format!("/api/v1/requests/{id}/approve"),
+            &reviewer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
+    // The worker keeps retrying: attempts pile up as not applied.
+    let start = std::time::Instant::now();
+    loop {
+        let got = dns.get(&format!("/api/v1/requests/{id}"), &pd).await;
+        let state = got.body["state"].as_str().unwrap();
+        assert!(
+            ["approved", "provisioning"].contains(&state),
+            "{:#}",
+            got.body
+        );
+        if got.body["attempts"].as_array().unwrap().len() >= 2 {
+            break;
+        }
+        assert!(start.elapsed() < common::DEADLINE);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(dns);
+
+    site.write_config(&format!(
+        "[zone]\nprimary = \"{embedded}\"\n[embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
+        zf = zone_file()
+    ));
+    let dns = site.start();
+    let active = dns.wait_for_state(id, &pd, "active").await;
+    let outcomes: Vec<&str> = active["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.last(), Some(&"accepted"), "{outcomes:?}");
+    assert!(
+        outcomes[..outcomes.len() - 1]
+            .iter()
+            .all(|o| *o != "accepted")
+    );
+    assert_eq!(
+        rdata(&dig(embedded, "angkutan.kalbarprov.go.id", RecordType::A).await),
+        ["203.0.113.50"]
+    );
+}
+
+#[tokio::test]
+async fn out_of_band_change_before_approval_is_refused() {
+    let site = Site::new();
+    let pd = site.pd("DISPAR");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let dns = site.start();
+    let server = dns.dns.unwrap();
+    let id = dns
+        .file(&pd, "wisata.kalbarprov.go.id", a_record("203.0.113.60"))
+        .await;
+    out_of_band_a(&site, server, "wisata.kalbarprov.go.id", "198.51.100.7").await;
+
+    let refused = dns
+        .post(
+            &format!("/api/v1/requests/{id}/approve"),
+            &reviewer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert_eq!(refused.code(), "zone_changed");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("198.51.100.7")
+    );
+    let still = dns.get(&format!("/api/v1/requests/{id}"), &pd).await;
+    assert_eq!(still.body["state"], "submitted");
+    assert_eq!(
+        rdata(&dig(server, "wisata.kalbarprov.go.id", RecordType::A).await),
+        ["198.51.100.7"]
+    );
+}
+
+#[tokio::test]
+async fn out_of_band_change_after_approval_ends_in_conflict_without_clobbering() {
+    // The primary is unreachable when the request is approved, so the job
+    // waits; meanwhile someone writes the name directly into the zone.
+    let site = Site::new();
+    let pd = site.pd("DISKOP");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let embedded = portpicker();
+    let down = dead_port();
+    site.write_config(&format!(
+        "[zone]\nprimary = \"{down}\"\nauthoritative = [\"{embedded}\"]\n\
+         [embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
+        zf = zone_file()
+    ));
+    let dns = site.start();
+    let id = dns
+        .file(&pd, "umkm.kalbarprov.go.id", a_record("203.0.113.70"))
+        .await;
+    dns.post(
+        &format!("/api/v1/requests/{id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    out_of_band_a(&site, embedded, "umkm.kalbarprov.go.id", "198.51.100.9").await;
+    drop(dns);
+
+    site.write_config(&format!(
+        "[zone]\nprimary = \"{embedded}\"\n[embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
+        zf = zone_file()
+    ));
+    let dns = site.start();
+    let conflict = dns.wait_for_state(id, &pd, "conflict").await;
+    let reason = conflict["state_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("YXDOMAIN") && reason.contains("198.51.100.9"),
+        "{reason}"
+    );
+    assert_eq!(
+        rdata(&dig(embedded, "umkm.kalbarprov.go.id", RecordType::A).await),
+        ["198.51.100.9"]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_approvals_send_one_update() {
+    let site = Site::new();
+    let pd = site.pd("DPMPTSP");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let admin = site.staff("admin1", "admin");
+    let dns = site.start();
+    let id = dns
+        .file(&pd, "izin.kalbarprov.go.id", a_record("203.0.113.90"))
+        .await;
+    let path = format!("/api/v1/requests/{id}/approve");
+    let calls = (0..8).map(|i| {
+        let token = if i % 2 == 0 {
+            reviewer.clone()
+        } else {
+            admin.clone()
+        };
+        let dns = &dns;
+        let path = path.clone();
+        async move { dns.post(&path, &token, json!({})).await.status }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    let active = dns.wait_for_state(id, &pd, "active").await;
+    assert_eq!(active["attempts"].as_array().unwrap().len(), 1);
+}
+
+/// A free loopback port for the embedded server, so a restarted instance
+/// serves on the same address.
+fn portpicker() -> std::net::SocketAddr {
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = udp.local_addr().unwrap();
+    let tcp = std::net::TcpListener::bind(addr);
+    drop(udp);
+    match tcp {
+        Ok(_) => addr,
+        Err(_) => portpicker(),
+    }
+}
+
+fn zone_file() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("zones/kalbarprov.go.id.zone")
+        .display()
+        .to_string()
+}
