@@ -529,3 +529,54 @@ fn zone_file() -> String {
         .display()
         .to_string()
 }
+
+#[tokio::test]
+async fn delegation_with_glue_is_provisioned_and_verified() {
+    let site = Site::new();
+    let pd = site.pd("PEMKAB");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let dns = site.start();
+    let server = dns.dns.unwrap();
+    let records = json!([
+        { "type": "NS", "value": "ns1.sambas.kalbarprov.go.id", "glue": ["203.0.113.151"] },
+        { "type": "NS", "value": "ns.example.net" },
+    ]);
+    let id = dns.file(&pd, "sambas.kalbarprov.go.id", records).await;
+    let detail = dns.get(&format!("/api/v1/requests/{id}"), &reviewer).await;
+    assert_eq!(
+        detail.body["plan"]["prerequisites"],
+        json!([
+            "prereq nxdomain sambas.kalbarprov.go.id.",
+            "prereq nxdomain ns1.sambas.kalbarprov.go.id."
+        ])
+    );
+    dns.post(
+        &format!("/api/v1/requests/{id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    dns.wait_for_state(id, &pd, "active").await;
+    // The parent now refers queries below the cut to the child's servers
+    // (hickory-server sets AA on referrals and leaves glue out of them, so
+    // the glue itself is checked in a signed transfer).
+    let referral = dig(server, "www.sambas.kalbarprov.go.id", RecordType::A).await;
+    let mut ns: Vec<String> = referral
+        .authority
+        .iter()
+        .map(|r| r.data.to_string())
+        .collect();
+    ns.sort();
+    assert_eq!(ns, ["ns.example.net.", "ns1.sambas.kalbarprov.go.id."]);
+    let key = TsigKey::read_file(&site.data_dir().join("dnsdesk.key")).unwrap();
+    let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
+    let all = provisioner::client::transfer(server, &zone, &key, Duration::from_secs(2))
+        .await
+        .unwrap();
+    let glue: Vec<String> = all
+        .iter()
+        .filter(|r| r.name.to_ascii() == "ns1.sambas.kalbarprov.go.id.")
+        .map(|r| r.data.to_string())
+        .collect();
+    assert_eq!(glue, ["203.0.113.151"]);
+}

@@ -347,7 +347,8 @@ async fn verify(
         &planned.before,
         planned.after.clone(),
         request.serial_after,
-    );
+    )
+    .with_transfer_key(app.target.key.clone());
     let deadline = request
         .verify_deadline
         .unwrap_or_else(|| app.now() + app.timing.verify_deadline);

@@ -245,3 +245,86 @@ pub async fn soa_serial(
         }),
     }
 }
+
+/// Reads the whole zone from `server` by AXFR (RFC 5936) over TCP, signed
+/// with `key`; every signed message of the answer is verified (RFC 8945
+/// §5.3.1). Used where queries cannot show the data, such as glue below a
+/// delegation, which a parent serves only in referrals.
+pub async fn transfer(
+    server: SocketAddr,
+    zone: &Name,
+    key: &TsigKey,
+    timeout: Duration,
+) -> Result<Vec<Record>, QueryError> {
+    within(timeout, transfer_inner(server, zone, key))
+        .await
+        .map_err(|_| QueryError::Timeout { server })?
+}
+
+async fn transfer_inner(
+    server: SocketAddr,
+    zone: &Name,
+    key: &TsigKey,
+) -> Result<Vec<Record>, QueryError> {
+    let malformed = |detail: String| QueryError::Malformed { server, detail };
+    let io = |source| QueryError::Io { server, source };
+    let mut message = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+    message.add_query(Query::query(zone.clone(), RecordType::AXFR));
+    let signer = key.signer().map_err(malformed)?;
+    let mut verifier = message
+        .finalize(&signer, unix_now())
+        .map_err(|e| malformed(e.to_string()))?;
+    let bytes = message.to_vec().map_err(|e| malformed(e.to_string()))?;
+    let len = u16::try_from(bytes.len()).map_err(|_| malformed("request too long".to_owned()))?;
+    let mut stream = TcpStream::connect(server).await.map_err(io)?;
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(&bytes);
+    stream.write_all(&framed).await.map_err(io)?;
+
+    let mut records = Vec::new();
+    let mut soas = 0;
+    while soas < 2 {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await.map_err(io)?;
+        let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut reply).await.map_err(io)?;
+        let response = Message::from_vec(&reply).map_err(|e| malformed(e.to_string()))?;
+        if response.metadata.id != message.metadata.id {
+            return Err(malformed("reply id does not match".to_owned()));
+        }
+        if response.metadata.response_code != ResponseCode::NoError {
+            return Err(QueryError::Unusable {
+                server,
+                rcode: response.metadata.response_code,
+            });
+        }
+        match (&mut verifier, response.signature()) {
+            (Some(v), Some(_)) => {
+                v.verify(&reply)
+                    .map_err(|e| malformed(format!("transfer signature: {e}")))?;
+            }
+            (Some(_), None) if records.is_empty() => {
+                return Err(malformed(
+                    "the transfer's first message is unsigned".to_owned(),
+                ));
+            }
+            _ => {}
+        }
+        if response.answers.is_empty() {
+            return Err(malformed("empty transfer message".to_owned()));
+        }
+        for record in response.answers {
+            if record.record_type() == RecordType::SOA {
+                soas += 1;
+                if soas == 2 {
+                    break;
+                }
+                if !records.is_empty() {
+                    continue;
+                }
+            }
+            records.push(record);
+        }
+    }
+    Ok(records)
+}

@@ -15,6 +15,10 @@ use serde::Serialize;
 
 use crate::client::{self, QueryAnswer};
 use crate::plan::{ZoneSlice, rr_text, same_rrset};
+use crate::tsig::TsigKey;
+
+/// An (owner, type) to check.
+type Question = (Name, RecordType);
 
 /// What every server must serve once an update is in place.
 #[derive(Debug, Clone)]
@@ -28,6 +32,10 @@ pub struct Expectation {
     /// The primary's SOA serial right after the update: every server must
     /// be at least there (RFC 1982 order).
     pub min_serial: Option<u32>,
+    /// The key for zone transfers: glue below a delegation is served only
+    /// in referrals (and not at all by some servers), so it is checked in
+    /// a transfer of the zone.
+    pub transfer_key: Option<TsigKey>,
 }
 
 impl Expectation {
@@ -43,16 +51,33 @@ impl Expectation {
             after,
             gone,
             min_serial,
+            transfer_key: None,
         }
     }
 
-    /// Every (owner, type) to ask about.
-    fn questions(&self) -> BTreeSet<(Name, RecordType)> {
-        self.after
+    /// Checks glue with transfers signed by `key`.
+    pub fn with_transfer_key(mut self, key: TsigKey) -> Self {
+        self.transfer_key = Some(key);
+        self
+    }
+
+    /// Every (owner, type) to ask about, split into those a query shows
+    /// and glue (owners strictly below a delegation), which a transfer shows.
+    fn questions(&self) -> (Vec<Question>, Vec<Question>) {
+        let all: BTreeSet<(Name, RecordType)> = self
+            .after
             .keys()
             .cloned()
             .chain(self.gone.iter().cloned())
-            .collect()
+            .collect();
+        let cuts: Vec<&Name> = all
+            .iter()
+            .filter(|(_, rtype)| *rtype == RecordType::NS)
+            .map(|(owner, _)| owner)
+            .collect();
+        all.iter()
+            .cloned()
+            .partition(|(owner, _)| !cuts.iter().any(|cut| *cut != owner && cut.zone_of(owner)))
     }
 }
 
@@ -109,7 +134,24 @@ pub async fn check_server(
     };
     let mut answer = Vec::new();
     let mut problems = Vec::new();
-    for (owner, rtype) in expectation.questions() {
+    let (queried, glue) = expectation.questions();
+    if !glue.is_empty() {
+        match check_glue(server, expectation, &glue, timeout).await {
+            Ok((lines, mut glue_problems)) => {
+                answer.extend(lines);
+                problems.append(&mut glue_problems);
+            }
+            Err(error) => {
+                return ServerReport {
+                    server,
+                    serial: Some(serial),
+                    answer,
+                    verdict: Verdict::Unreachable { error },
+                };
+            }
+        }
+    }
+    for (owner, rtype) in queried {
         let reply = match client::query(server, &owner, rtype, timeout).await {
             Ok(reply) => reply,
             Err(e) => {
@@ -157,6 +199,48 @@ pub async fn check_server(
         answer,
         verdict,
     }
+}
+
+/// Checks glue RRsets in a signed transfer of the zone.
+async fn check_glue(
+    server: SocketAddr,
+    expectation: &Expectation,
+    glue: &[(Name, RecordType)],
+    timeout: Duration,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let Some(key) = &expectation.transfer_key else {
+        return Err(
+            "glue can only be checked by a zone transfer, and no transfer key is configured"
+                .to_owned(),
+        );
+    };
+    let records = client::transfer(server, &expectation.zone, key, timeout)
+        .await
+        .map_err(|e| format!("zone transfer for glue: {e}"))?;
+    let mut held = ZoneSlice::default();
+    for record in records {
+        if glue
+            .iter()
+            .any(|(o, t)| *o == record.name && *t == record.record_type())
+        {
+            held.insert(record);
+        }
+    }
+    let lines = held.records().map(|r| rr_text(r, true)).collect();
+    let problems = glue
+        .iter()
+        .filter(|(owner, rtype)| {
+            let have = held.get(owner, *rtype).unwrap_or(&[]);
+            !same_rrset(have, expectation.after.get(owner, *rtype).unwrap_or(&[]))
+        })
+        .map(|(owner, rtype)| {
+            format!(
+                "glue {} {rtype} differs in the zone transfer",
+                crate::name::display_name(owner)
+            )
+        })
+        .collect();
+    Ok((lines, problems))
 }
 
 /// Checks every server concurrently.

@@ -211,7 +211,8 @@ pub async fn subdomain_detail(
         &ZoneSlice::default(),
         ZoneSlice::from_specs(&parsed, &specs),
         None,
-    );
+    )
+    .with_transfer_key(app.target.key.clone());
     let servers = check_all(
         &app.target.authoritative,
         &expectation,
