@@ -63,8 +63,20 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     Ok(Arc::new(SqliteStore::open(&path).await?))
 }
 
+/// Creates a directory (and its parents) readable by the service's user
+/// only: it holds the database, the TSIG key and the letters.
 fn create_dir(dir: &Path) -> Result<(), StartError> {
-    std::fs::create_dir_all(dir).map_err(|source| StartError::Io {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| StartError::Io {
         what: "cannot create directory",
         path: dir.display().to_string(),
         source,
