@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Site, dead_port, dig, rdata};
+use common::{Site, dead_port, dig, free_port, rdata};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use provisioner::plan::{UpdatePlan, ZoneSlice};
@@ -295,12 +295,8 @@ async fn kill_9_while_verifying_resumes_after_restart() {
     let silent = dead_port();
     let pd = site.pd("BPKAD");
     let reviewer = site.staff("reviewer1", "reviewer");
-    let embedded = portpicker();
-    site.write_config(&format!(
-        "[zone]\nprimary = \"{embedded}\"\nauthoritative = [\"{embedded}\", \"{silent}\"]\n\
-         [embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
-        zf = zone_file()
-    ));
+    let embedded = free_port();
+    site.pin_dns(embedded, embedded, &[embedded, silent]);
     let dns = site.start();
     let id = dns
         .file(&pd, "aset.kalbarprov.go.id", a_record("203.0.113.40"))
@@ -316,10 +312,7 @@ async fn kill_9_while_verifying_resumes_after_restart() {
     dns.kill9();
 
     // Back without the silent server: verification resumes, no resend.
-    site.write_config(&format!(
-        "[zone]\nprimary = \"{embedded}\"\n[embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
-        zf = zone_file()
-    ));
+    site.pin_dns(embedded, embedded, &[]);
     let dns = site.start();
     let active = dns.wait_for_state(id, &pd, "active").await;
     assert_eq!(
@@ -335,13 +328,9 @@ async fn primary_down_is_retried_then_the_zone_is_checked_before_resending() {
     let site = Site::new();
     let pd = site.pd("DISHUB");
     let reviewer = site.staff("reviewer1", "reviewer");
-    let embedded = portpicker();
+    let embedded = free_port();
     let down = dead_port();
-    site.write_config(&format!(
-        "[zone]\nprimary = \"{down}\"\nauthoritative = [\"{embedded}\"]\n\
-         [embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
-        zf = zone_file()
-    ));
+    site.pin_dns(embedded, down, &[embedded]);
     let dns = site.start();
     let id = dns
         .file(&pd, "angkutan.kalbarprov.go.id", a_record("203.0.113.50"))
@@ -372,10 +361,7 @@ async fn primary_down_is_retried_then_the_zone_is_checked_before_resending() {
     }
     drop(dns);
 
-    site.write_config(&format!(
-        "[zone]\nprimary = \"{embedded}\"\n[embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
-        zf = zone_file()
-    ));
+    site.pin_dns(embedded, embedded, &[]);
     let dns = site.start();
     let active = dns.wait_for_state(id, &pd, "active").await;
     let outcomes: Vec<&str> = active["attempts"]
@@ -438,13 +424,9 @@ async fn out_of_band_change_after_approval_ends_in_conflict_without_clobbering()
     let site = Site::new();
     let pd = site.pd("DISKOP");
     let reviewer = site.staff("reviewer1", "reviewer");
-    let embedded = portpicker();
+    let embedded = free_port();
     let down = dead_port();
-    site.write_config(&format!(
-        "[zone]\nprimary = \"{down}\"\nauthoritative = [\"{embedded}\"]\n\
-         [embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
-        zf = zone_file()
-    ));
+    site.pin_dns(embedded, down, &[embedded]);
     let dns = site.start();
     let id = dns
         .file(&pd, "umkm.kalbarprov.go.id", a_record("203.0.113.70"))
@@ -458,10 +440,7 @@ async fn out_of_band_change_after_approval_ends_in_conflict_without_clobbering()
     out_of_band_a(&site, embedded, "umkm.kalbarprov.go.id", "198.51.100.9").await;
     drop(dns);
 
-    site.write_config(&format!(
-        "[zone]\nprimary = \"{embedded}\"\n[embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
-        zf = zone_file()
-    ));
+    site.pin_dns(embedded, embedded, &[]);
     let dns = site.start();
     let conflict = dns.wait_for_state(id, &pd, "conflict").await;
     let reason = conflict["state_reason"].as_str().unwrap();
@@ -508,26 +487,6 @@ async fn concurrent_approvals_send_one_update() {
     );
     let active = dns.wait_for_state(id, &pd, "active").await;
     assert_eq!(active["attempts"].as_array().unwrap().len(), 1);
-}
-
-/// A free loopback port for the embedded server, so a restarted instance
-/// serves on the same address.
-fn portpicker() -> std::net::SocketAddr {
-    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = udp.local_addr().unwrap();
-    let tcp = std::net::TcpListener::bind(addr);
-    drop(udp);
-    match tcp {
-        Ok(_) => addr,
-        Err(_) => portpicker(),
-    }
-}
-
-fn zone_file() -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("zones/kalbarprov.go.id.zone")
-        .display()
-        .to_string()
 }
 
 #[tokio::test]

@@ -72,6 +72,23 @@ impl Site {
         std::fs::write(self.config_path(), text).unwrap();
     }
 
+    /// Runs the embedded server on the fixed address `embedded` (so a
+    /// restarted instance serves there again), sends updates to `primary`
+    /// and verifies `authoritative` (default: the primary).
+    pub fn pin_dns(&self, embedded: SocketAddr, primary: SocketAddr, authoritative: &[SocketAddr]) {
+        let zone_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/kalbarprov.go.id.zone");
+        let servers: Vec<String> = authoritative.iter().map(|a| format!("\"{a}\"")).collect();
+        let authoritative = if servers.is_empty() {
+            String::new()
+        } else {
+            format!("authoritative = [{}]\n", servers.join(", "))
+        };
+        self.write_config(&format!(
+            "[zone]\nprimary = \"{primary}\"\n{authoritative}\n[embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
+            zf = zone_file.display().to_string()
+        ));
+    }
+
     /// Runs a CLI command against this site's database; returns stdout.
     pub fn cli(&self, args: &[&str]) -> String {
         if !self.config_path().exists() {
@@ -377,4 +394,16 @@ pub fn dead_port() -> SocketAddr {
     let addr = socket.local_addr().unwrap();
     drop(socket);
     addr
+}
+
+/// A loopback port free for both UDP and TCP now, for an embedded server
+/// that must come back on the same address after a restart.
+pub fn free_port() -> SocketAddr {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = udp.local_addr().unwrap();
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
 }

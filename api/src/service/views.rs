@@ -128,13 +128,7 @@ pub async fn list_requests(
         offset: (page_number - 1) * per_page,
     };
     let page = app.store.list_requests(&filter).await?;
-    let agencies = app
-        .store
-        .list_agencies()
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    let agencies = agencies_by_id(app).await?;
     Ok(RequestList {
         page,
         agencies,
@@ -175,13 +169,7 @@ pub async fn list_subdomains(
         .store
         .list_subdomains(agency, per_page, (page - 1) * per_page)
         .await?;
-    let agencies = app
-        .store
-        .list_agencies()
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    let agencies = agencies_by_id(app).await?;
     Ok((list, agencies))
 }
 
@@ -224,6 +212,16 @@ pub async fn subdomain_detail(
         subdomain,
         servers,
     })
+}
+
+async fn agencies_by_id(app: &App) -> Result<HashMap<AgencyId, Agency>, ServiceError> {
+    Ok(app
+        .store
+        .list_agencies()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect())
 }
 
 async fn agency(app: &App, id: AgencyId) -> Result<Agency, ServiceError> {
