@@ -539,3 +539,99 @@ async fn delegation_with_glue_is_provisioned_and_verified() {
         .collect();
     assert_eq!(glue, ["203.0.113.151"]);
 }
+
+#[tokio::test]
+async fn a_key_the_primary_does_not_know_fails_with_an_actionable_reason_and_can_be_retried() {
+    // One site runs the zone's primary (the embedded server, its own key);
+    // the other is a dnsdesk without its own server, holding another key.
+    let primary_site = Site::new();
+    let primary = primary_site.start();
+    let primary_addr = primary.dns.unwrap();
+
+    let site = Site::new();
+    std::fs::create_dir_all(site.data_dir()).unwrap();
+    let wrong_key = site.dir.path().join("other.key");
+    std::fs::write(
+        &wrong_key,
+        "key \"dnsdesk-other\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\";\n};\n",
+    )
+    .unwrap();
+    site.write_config(&format!(
+        "[zone]\nprimary = \"{primary_addr}\"\ntsig_key_file = {key:?}\n[embedded_dns]\nenabled = false\n",
+        key = wrong_key.display().to_string()
+    ));
+    let pd = site.pd("DISKOMINFO");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let netadmin = site.staff("net1", "netadmin");
+    let dns = site.start();
+    let id = dns
+        .file(&pd, "layanan.kalbarprov.go.id", a_record("203.0.113.120"))
+        .await;
+    dns.post(
+        &format!("/api/v1/requests/{id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    let failed = dns.wait_for_state(id, &pd, "failed").await;
+    let reason = failed["state_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("BADKEY") && reason.contains("dnsdesk-other"),
+        "{reason}"
+    );
+    assert!(reason.contains(&primary_addr.to_string()), "{reason}");
+    assert_eq!(failed["attempts"][0]["rcode"], "BADKEY");
+
+    // A PD cannot retry; a network admin can, and it fails the same way.
+    let by_pd = dns
+        .post(&format!("/api/v1/requests/{id}/retry"), &pd, json!({}))
+        .await;
+    assert_eq!(by_pd.status, 403);
+    let retried = dns
+        .post(
+            &format!("/api/v1/requests/{id}/retry"),
+            &netadmin,
+            json!({ "note": "kunci diperiksa" }),
+        )
+        .await;
+    assert_eq!(retried.status, 200, "{:?}", retried.body);
+    let again = dns.wait_for_state(id, &pd, "failed").await;
+    assert_eq!(again["attempts"].as_array().unwrap().len(), 2);
+    let nothing = dig(primary_addr, "layanan.kalbarprov.go.id", RecordType::A).await;
+    assert_eq!(nothing.rcode, ResponseCode::NXDomain);
+}
+
+#[tokio::test]
+async fn a_server_that_never_agrees_fails_the_request_at_the_deadline_with_each_answer() {
+    let site = Site::new();
+    let pd = site.pd("DISPORA");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let embedded = free_port();
+    let silent = dead_port();
+    site.pin_dns(embedded, embedded, &[embedded, silent]);
+    let config = std::fs::read_to_string(site.config_path()).unwrap();
+    let config = config.replace("verify_deadline_secs = 60", "verify_deadline_secs = 2");
+    std::fs::write(site.config_path(), config).unwrap();
+    let dns = site.start();
+    let id = dns
+        .file(&pd, "olahraga.kalbarprov.go.id", a_record("203.0.113.130"))
+        .await;
+    dns.post(
+        &format!("/api/v1/requests/{id}/approve"),
+        &reviewer,
+        json!({}),
+    )
+    .await;
+    let failed = dns.wait_for_state(id, &pd, "failed").await;
+    let reason = failed["state_reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("{embedded}: serves the records")),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(&format!("{silent}: unreachable")),
+        "{reason}"
+    );
+    let servers = failed["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 2);
+}
