@@ -24,7 +24,7 @@ fn a_record(ip: &str) -> serde_json::Value {
 /// Writes `ip` as the A record of `name` straight into the zone, as an
 /// admin with nsupdate would, behind dnsdesk's back.
 async fn out_of_band_a(site: &Site, server: std::net::SocketAddr, name: &str, ip: &str) {
-    let key = TsigKey::read_file(&site.data_dir().join("dnsdesk.key")).unwrap();
+    let key = TsigKey::read_file(site.data_dir().join("dnsdesk.key")).unwrap();
     let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
     let owner = Name::from_ascii(format!("{name}.")).unwrap();
     let specs = RecordPolicy::default()
@@ -527,7 +527,7 @@ async fn delegation_with_glue_is_provisioned_and_verified() {
         .collect();
     ns.sort();
     assert_eq!(ns, ["ns.example.net.", "ns1.sambas.kalbarprov.go.id."]);
-    let key = TsigKey::read_file(&site.data_dir().join("dnsdesk.key")).unwrap();
+    let key = TsigKey::read_file(site.data_dir().join("dnsdesk.key")).unwrap();
     let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
     let all = provisioner::client::transfer(server, &zone, &key, Duration::from_secs(2))
         .await

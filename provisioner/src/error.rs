@@ -1,12 +1,20 @@
-//! Errors of the DNS layer, converted from response codes in one place
-//! ([`UpdateError::from_response`]); nothing else inspects rcodes.
+//! Errors of the DNS layer. Response codes and TSIG errors become errors in
+//! one place, [`UpdateError::from_response`]; nothing else inspects rcodes.
+//!
+//! The rcode meanings quoted below are RFC 2136 §2.2 ("Message Header"); the
+//! TSIG errors are RFC 8945 §5.2 and §5.4.
 
 use std::net::SocketAddr;
 
+use hickory_proto::ProtoError;
+use hickory_proto::dnssec::DnsSecError;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
+use hickory_proto::rr::rdata::tsig::TsigError;
+use hickory_proto::serialize::binary::DecodeError;
 
 use crate::name::display_name;
+use crate::tsig::FUDGE;
 
 /// The mnemonic of a response code as RFC 1035, RFC 2136 and RFC 8945 name
 /// it (`NOERROR`, `YXDOMAIN`, `BADSIG`), which is what admins grep logs for.
@@ -37,21 +45,56 @@ pub fn rcode_name(rcode: ResponseCode) -> String {
     name.to_owned()
 }
 
-/// What went wrong with TSIG (RFC 8945 §5).
+/// What went wrong with TSIG (RFC 8945): either the server rejected our
+/// request's signature, or its answer did not prove it came from a holder
+/// of the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TsigFailure {
-    /// §5.3.2 BADSIG: "the MAC ... is invalid": the secrets differ.
+    /// TSIG error 16, BADSIG (RFC 8945 §5.2.2): "If the MAC fails to verify,
+    /// the server MUST generate an error response as specified in Section
+    /// 5.3.2 with RCODE 9 (NOTAUTH) and TSIG ERROR 16 (BADSIG)." The secrets
+    /// differ.
     BadSig,
-    /// §5.2 BADKEY: "the key name or algorithm is not known to the server".
+    /// TSIG error 17, BADKEY (RFC 8945 §5.2.1): "If a non-forwarding server
+    /// does not recognize the key or algorithm used by the client (or
+    /// recognizes the algorithm but does not implement it), the server MUST
+    /// generate an error response with RCODE 9 (NOTAUTH) and TSIG ERROR 17
+    /// (BADKEY)."
     BadKey,
-    /// §5.2.3 BADTIME: "the time is not within the fudge window": clocks.
+    /// TSIG error 18, BADTIME (RFC 8945 §5.2.3): "If the server time is
+    /// outside the time interval specified by the request (which is the Time
+    /// Signed value plus/minus the Fudge value), the server MUST generate an
+    /// error response with RCODE 9 (NOTAUTH) and TSIG ERROR 18 (BADTIME)."
+    /// The clocks differ.
     BadTime,
-    /// §5.2.2.1 BADTRUNC: a truncated MAC the server will not accept.
+    /// TSIG error 22, BADTRUNC (RFC 8945 §5.2.4): the server does not accept
+    /// the MAC's length. dnsdesk never truncates, so the server's policy is
+    /// unusual.
     BadTrunc,
-    /// The server answered without signing its response.
+    /// The answer carried no TSIG record. RFC 8945 §5.4: "When a client
+    /// receives a response from a server and expects to see a TSIG, it first
+    /// checks if the TSIG RR is present in the response. If not, the
+    /// response is treated as having a format error and is discarded."
     ResponseUnsigned,
-    /// The server's signature on its response did not verify.
+    /// The answer's TSIG MAC (or its time) did not verify with our key.
+    /// RFC 8945 §5.4: "A message containing an unsigned TSIG record or a
+    /// TSIG record that fails verification SHOULD NOT be considered an
+    /// acceptable response, as it may have been spoofed or manipulated."
     ResponseBadSig,
+}
+
+impl TsigFailure {
+    /// The failure a TSIG error code in an answer reports; `None` for codes
+    /// RFC 8945 does not define for TSIG (e.g. TKEY's BADMODE).
+    pub fn from_tsig_error(error: TsigError) -> Option<Self> {
+        match error {
+            TsigError::BadSig => Some(Self::BadSig),
+            TsigError::BadKey => Some(Self::BadKey),
+            TsigError::BadTime => Some(Self::BadTime),
+            TsigError::BadTrunc => Some(Self::BadTrunc),
+            TsigError::Unknown(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Display for TsigFailure {
@@ -61,52 +104,76 @@ impl std::fmt::Display for TsigFailure {
             Self::BadKey => "BADKEY",
             Self::BadTime => "BADTIME",
             Self::BadTrunc => "BADTRUNC",
-            Self::ResponseUnsigned => "unsigned response",
-            Self::ResponseBadSig => "response signature invalid",
+            Self::ResponseUnsigned => "the answer is not signed",
+            Self::ResponseBadSig => "the answer's signature does not verify",
         })
     }
+}
+
+/// What the TSIG record of an answer to a signed request showed, as found
+/// by the client before the answer is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseTsig {
+    /// A TSIG record whose MAC and time verified with our key.
+    Verified,
+    /// A TSIG record carrying an error. BADSIG and BADKEY answers are
+    /// unsigned by design (RFC 8945 §5.3.2), so the error is taken as sent.
+    Error(TsigError),
+    /// No TSIG record.
+    Absent,
+    /// A TSIG record without an error whose MAC or time did not verify.
+    Invalid,
 }
 
 /// Why an UPDATE did not succeed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpdateError {
-    /// A prerequisite did not hold (RFC 2136 §3.2): YXDOMAIN ("name is in
-    /// use"), YXRRSET ("RRset exists"), NXDOMAIN ("name is not in use"),
-    /// NXRRSET ("RRset does not exist" or differs). The zone is not what we
-    /// expected; nothing was applied.
+    /// A prerequisite did not hold (RFC 2136 §3.2.5); nothing was applied.
+    /// RFC 2136 §2.2:
+    /// - YXDOMAIN 6: "Some name that ought not to exist, does exist."
+    /// - YXRRSET 7: "Some RRset that ought not to exist, does exist."
+    /// - NXDOMAIN 3: "Some name that ought to exist, does not exist."
+    /// - NXRRSET 8: "Some RRset that ought to exist, does not exist."
     #[error("prerequisite failed at {server}: {}", rcode_name(*rcode))]
     PrerequisiteFailed {
         server: SocketAddr,
         rcode: ResponseCode,
     },
-    /// REFUSED (RFC 2136 §3.3): "the requestor ... does not have
-    /// permission" under the server's update policy.
+    /// REFUSED 5: "The name server refuses to perform the specified
+    /// operation for policy or security reasons." (RFC 2136 §2.2); for
+    /// updates, the key is not granted the name (§3.3).
     #[error("{server} refused the update")]
     Refused { server: SocketAddr },
-    /// NOTAUTH without a TSIG error (RFC 2136 §3.1.2): the server is not
-    /// authoritative (or not the primary) for the zone.
+    /// NOTAUTH 9 without a TSIG error: "The server is not authoritative for
+    /// the zone named in the Zone Section." (RFC 2136 §2.2): the server is
+    /// not the primary for the zone or does not accept updates for it.
     #[error("{server} is not authoritative for the zone")]
     NotAuth { server: SocketAddr },
-    /// NOTZONE (RFC 2136 §3.4.1.3): a name is outside the zone section.
+    /// NOTZONE 10: "A name used in the Prerequisite or Update Section is
+    /// not within the zone denoted by the Zone Section." (RFC 2136 §2.2)
     #[error("{server} answered NOTZONE")]
     NotZone { server: SocketAddr },
-    /// FORMERR: the server could not parse the message.
+    /// FORMERR 1: "The name server was unable to interpret the request due
+    /// to a format error." (RFC 2136 §2.2)
     #[error("{server} answered FORMERR")]
     FormErr { server: SocketAddr },
-    /// NOTIMP: the server does not implement UPDATE.
+    /// NOTIMP 4: "The name server does not support the specified Opcode."
+    /// (RFC 2136 §2.2)
     #[error("{server} does not implement dynamic update (NOTIMP)")]
     NotImp { server: SocketAddr },
-    /// SERVFAIL (RFC 2136 §3.1.1): an internal error; worth retrying.
+    /// SERVFAIL 2: "The name server encountered an internal failure while
+    /// processing this request" (RFC 2136 §2.2); worth retrying.
     #[error("{server} answered SERVFAIL")]
     ServFail { server: SocketAddr },
-    /// A TSIG failure, either reported by the server or found on its reply.
+    /// A TSIG failure, reported by the server or found on its answer.
     #[error("TSIG failure with {server}: {failure}")]
     Tsig {
         server: SocketAddr,
         failure: TsigFailure,
     },
-    /// No answer in time: the update may or may not have been applied.
+    /// No answer in time. The request may have been written, so the update
+    /// may or may not have been applied.
     #[error("no answer from {server} in time")]
     Timeout { server: SocketAddr },
     /// The connection failed. `sent` tells whether the request had been
@@ -117,29 +184,75 @@ pub enum UpdateError {
         sent: bool,
         source: std::io::Error,
     },
-    /// A reply that is not a well-formed answer to our request.
-    #[error("malformed reply from {server}: {detail}")]
-    Malformed { server: SocketAddr, detail: String },
+    /// The answer could not be decoded.
+    #[error("malformed answer from {server}: {source}")]
+    Malformed {
+        server: SocketAddr,
+        source: DecodeError,
+    },
+    /// A well-formed message that does not answer our request (another id,
+    /// not a response, another opcode).
+    #[error("{server} sent a message that does not answer the update")]
+    Mismatched { server: SocketAddr },
     /// Any other response code.
     #[error("{server} answered {}", rcode_name(*rcode))]
     UnexpectedRcode {
         server: SocketAddr,
         rcode: ResponseCode,
     },
-    /// The message could not be built or signed here.
-    #[error("cannot build the update: {0}")]
-    Build(String),
+    /// The key cannot sign (an algorithm hickory does not implement).
+    #[error("cannot sign with the TSIG key: {source}")]
+    Signer { source: DnsSecError },
+    /// The request could not be encoded or signed; nothing was sent.
+    #[error("cannot encode the update: {source}")]
+    Encode { source: ProtoError },
+    /// The encoded request exceeds the 65535 bytes a TCP message may hold
+    /// (RFC 1035 §4.2.2); nothing was sent.
+    #[error("the update is {len} bytes, more than one DNS message holds")]
+    TooLarge { len: usize },
 }
 
 impl UpdateError {
-    /// Maps a response to our typed outcome: the only place rcodes and TSIG
-    /// errors become errors.
+    /// Maps an answer to our typed outcome: the only place response codes
+    /// and TSIG errors become errors.
+    ///
+    /// A TSIG error wins over the rcode. Success and failed prerequisites
+    /// are claims about the zone, so they count only when the answer's TSIG
+    /// verified (RFC 8945 §5.4); a server that accepted our signature signs
+    /// them. Refusals (REFUSED, NOTAUTH, NOTIMP, ...) are reported even when
+    /// unsigned: servers send them unsigned when they do not take updates at
+    /// all, and believing a forged one can only make us retry or stop, never
+    /// record a change that did not happen.
     pub fn from_response(
         server: SocketAddr,
         rcode: ResponseCode,
-        tsig_error: Option<TsigFailure>,
+        tsig: ResponseTsig,
     ) -> Result<(), Self> {
-        if let Some(failure) = tsig_error {
+        let failure = match tsig {
+            ResponseTsig::Error(error) => match TsigFailure::from_tsig_error(error) {
+                Some(failure) => Some(failure),
+                None => {
+                    return Err(Self::UnexpectedRcode {
+                        server,
+                        rcode: <ResponseCode as From<u16>>::from(u16::from(error)),
+                    });
+                }
+            },
+            ResponseTsig::Verified => None,
+            ResponseTsig::Absent | ResponseTsig::Invalid => match rcode {
+                ResponseCode::NoError
+                | ResponseCode::YXDomain
+                | ResponseCode::YXRRSet
+                | ResponseCode::NXDomain
+                | ResponseCode::NXRRSet => Some(if tsig == ResponseTsig::Absent {
+                    TsigFailure::ResponseUnsigned
+                } else {
+                    TsigFailure::ResponseBadSig
+                }),
+                _ => None,
+            },
+        };
+        if let Some(failure) = failure {
             return Err(Self::Tsig { server, failure });
         }
         match rcode {
@@ -154,18 +267,6 @@ impl UpdateError {
             ResponseCode::FormErr => Err(Self::FormErr { server }),
             ResponseCode::NotImp => Err(Self::NotImp { server }),
             ResponseCode::ServFail => Err(Self::ServFail { server }),
-            ResponseCode::BADSIG => Err(Self::Tsig {
-                server,
-                failure: TsigFailure::BadSig,
-            }),
-            ResponseCode::BADKEY => Err(Self::Tsig {
-                server,
-                failure: TsigFailure::BadKey,
-            }),
-            ResponseCode::BADTIME => Err(Self::Tsig {
-                server,
-                failure: TsigFailure::BadTime,
-            }),
             other => Err(Self::UnexpectedRcode {
                 server,
                 rcode: other,
@@ -173,7 +274,8 @@ impl UpdateError {
         }
     }
 
-    /// True when sending again later may succeed (timeouts, SERVFAIL, I/O).
+    /// True when sending again later may succeed: timeouts, SERVFAIL and
+    /// I/O errors.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -182,7 +284,8 @@ impl UpdateError {
     }
 
     /// True when the server may have applied the update without our
-    /// learning it: the zone must be read before sending again.
+    /// learning it (a timeout, or a connection lost after the request was
+    /// written): the zone must be read before sending again.
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, Self::Timeout { .. } | Self::Io { sent: true, .. })
     }
@@ -192,7 +295,11 @@ impl UpdateError {
         matches!(self, Self::PrerequisiteFailed { .. })
     }
 
-    /// The response code the server answered, if it answered.
+    /// The response code the server answered, if it answered one we can
+    /// name. TSIG errors the server reported are given as their extended
+    /// codes (BADSIG, BADKEY, BADTIME, BADTRUNC), which is what admins look
+    /// for; an answer that failed our own TSIG check has none, since it
+    /// cannot be trusted.
     pub fn rcode(&self) -> Option<ResponseCode> {
         match self {
             Self::PrerequisiteFailed { rcode, .. } | Self::UnexpectedRcode { rcode, .. } => {
@@ -208,13 +315,16 @@ impl UpdateError {
                 TsigFailure::BadSig => Some(ResponseCode::BADSIG),
                 TsigFailure::BadKey => Some(ResponseCode::BADKEY),
                 TsigFailure::BadTime => Some(ResponseCode::BADTIME),
-                TsigFailure::BadTrunc
-                | TsigFailure::ResponseUnsigned
-                | TsigFailure::ResponseBadSig => Some(ResponseCode::NotAuth),
+                TsigFailure::BadTrunc => Some(ResponseCode::BADTRUNC),
+                TsigFailure::ResponseUnsigned | TsigFailure::ResponseBadSig => None,
             },
-            Self::Timeout { .. } | Self::Io { .. } | Self::Malformed { .. } | Self::Build(_) => {
-                None
-            }
+            Self::Timeout { .. }
+            | Self::Io { .. }
+            | Self::Malformed { .. }
+            | Self::Mismatched { .. }
+            | Self::Signer { .. }
+            | Self::Encode { .. }
+            | Self::TooLarge { .. } => None,
         }
     }
 
@@ -224,86 +334,119 @@ impl UpdateError {
         let (k, z, n) = (display_name(key), display_name(zone), display_name(name));
         match self {
             Self::PrerequisiteFailed { server, rcode } => format!(
-                "{server} answered {} for {n}: the zone does not hold what dnsdesk recorded, so nothing was changed",
+                "server {server} answered {} for {n}: zone {z} does not hold what dnsdesk recorded, so nothing was changed",
                 rcode_name(*rcode)
             ),
             Self::Refused { server } => format!(
-                "{server} refused the update of {n} signed with key {k}: its update policy does not grant this key this name"
+                "server {server} refused the update of {n} with key {k}: its update policy does not grant this key this name"
             ),
             Self::NotAuth { server } => format!(
-                "{server} is not authoritative (or not the primary) for zone {z}: point zone.primary at the primary server"
+                "server {server} is not authoritative/primary for zone {z}: point dnsdesk at the zone's primary, and check that it accepts updates for {z}"
             ),
             Self::NotZone { server } => {
-                format!("{server} says {n} is not within zone {z}: check zone.name")
+                format!("{n} is not within zone {z} on {server}: check the configured zone name")
             }
             Self::FormErr { server } => format!(
-                "{server} could not parse the update of {n} (FORMERR): report this with the server's logs"
+                "server {server} could not parse the update of {n} (FORMERR): report this with the server's logs"
             ),
             Self::NotImp { server } => format!(
-                "{server} does not accept dynamic updates for {z} (NOTIMP): enable RFC 2136 updates there"
+                "server {server} does not implement dynamic updates (NOTIMP): enable RFC 2136 updates for zone {z} there"
             ),
             Self::ServFail { server } => format!(
-                "{server} failed internally while updating {n} (SERVFAIL): check its logs; dnsdesk retries"
+                "server {server} failed internally while updating {n} (SERVFAIL): check its logs; dnsdesk retries"
             ),
             Self::Tsig { server, failure } => match failure {
                 TsigFailure::BadSig => format!(
-                    "{server} rejected the signature of key {k} (BADSIG): the secret configured there differs from dnsdesk's"
+                    "the secret of key {k} differs from the one configured on {server} (BADSIG): copy dnsdesk's key file there"
                 ),
                 TsigFailure::BadKey => format!(
-                    "{server} does not know key {k} (BADKEY): is it configured there with the same name and algorithm?"
+                    "server {server} does not know key {k} (BADKEY): is the key configured there with the same name and algorithm?"
                 ),
                 TsigFailure::BadTime => format!(
-                    "{server} rejected key {k} for its time (BADTIME): the clocks of dnsdesk and {server} differ by more than 5 minutes; check NTP"
+                    "the clocks of dnsdesk and {server} differ by more than the allowed fudge ({FUDGE} s) (BADTIME with key {k}): check NTP on both"
                 ),
-                TsigFailure::BadTrunc => {
-                    format!("{server} rejected the truncated MAC of key {k} (BADTRUNC)")
-                }
+                TsigFailure::BadTrunc => format!(
+                    "server {server} rejected the MAC length of key {k} (BADTRUNC): check its TSIG truncation policy"
+                ),
                 TsigFailure::ResponseUnsigned => format!(
-                    "{server} answered the update of {n} without signing with key {k}: the answer cannot be trusted; check the key there"
+                    "server {server} answered the update of {n} without a signature by key {k}: the answer cannot be trusted; is {server} the server that holds the key?"
                 ),
                 TsigFailure::ResponseBadSig => format!(
-                    "{server} signed its answer with a different secret for key {k}: check the key there"
+                    "server {server} answered the update of {n} with a signature that does not verify with key {k}: the secret there differs, the clocks differ, or the answer was tampered with"
                 ),
             },
             Self::Timeout { server } => format!(
-                "{server} did not answer in time for {n}: is it running and reachable over TCP?"
+                "server {server} did not answer in time about {n}: is it running and reachable over TCP? The update may have been applied"
             ),
             Self::Io { server, source, .. } => format!(
-                "cannot talk to {server} about {n}: {source}; is it running and reachable over TCP?"
+                "cannot talk to server {server} about {n}: {source}; is it running and reachable over TCP?"
             ),
-            Self::Malformed { server, detail } => {
-                format!("{server} sent an unreadable answer for {n}: {detail}")
+            Self::Malformed { server, source } => {
+                format!("server {server} sent an unreadable answer about {n}: {source}")
             }
-            Self::UnexpectedRcode { server, rcode } => {
-                format!(
-                    "{server} answered {} to the update of {n}",
-                    rcode_name(*rcode)
-                )
+            Self::Mismatched { server } => format!(
+                "server {server} sent a message that does not answer the update of {n}: check for middleboxes rewriting DNS"
+            ),
+            Self::UnexpectedRcode { server, rcode } => format!(
+                "server {server} answered {} to the update of {n} with key {k}",
+                rcode_name(*rcode)
+            ),
+            Self::Signer { source } => {
+                format!("key {k} cannot sign updates: {source}")
             }
-            Self::Build(detail) => format!("the update of {n} could not be built: {detail}"),
+            Self::Encode { source } => {
+                format!("the update of {n} could not be encoded: {source}")
+            }
+            Self::TooLarge { len } => {
+                format!("the update of {n} is {len} bytes, more than a DNS message holds: split it")
+            }
         }
     }
 }
 
-/// Why a query got no usable answer.
+/// Why a query (or transfer) got no usable answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
+    /// No answer before the deadline.
     #[error("no answer from {server} in time")]
     Timeout { server: SocketAddr },
+    /// The socket failed (ICMP port unreachable shows as connection refused).
     #[error("cannot reach {server}: {source}")]
     Io {
         server: SocketAddr,
         source: std::io::Error,
     },
-    #[error("malformed answer from {server}: {detail}")]
-    Malformed { server: SocketAddr, detail: String },
-    /// The answer is not usable for what was asked (e.g. no SOA).
+    /// The answer could not be decoded.
+    #[error("malformed answer from {server}: {source}")]
+    Malformed {
+        server: SocketAddr,
+        source: DecodeError,
+    },
+    /// A well-formed message that does not answer our question (another id,
+    /// not a response, another question).
+    #[error("{server} sent a message that does not answer the query")]
+    Mismatched { server: SocketAddr },
+    /// The answer is not usable for what was asked (e.g. no SOA, or a
+    /// transfer refused).
     #[error("{server} answered {} without the data asked for", rcode_name(*rcode))]
     Unusable {
         server: SocketAddr,
         rcode: ResponseCode,
     },
+    /// A signed exchange (zone transfer) that the server rejected or whose
+    /// answer did not verify.
+    #[error("TSIG failure with {server}: {failure}")]
+    Tsig {
+        server: SocketAddr,
+        failure: TsigFailure,
+    },
+    /// The key cannot sign (an algorithm hickory does not implement).
+    #[error("cannot sign with the TSIG key: {source}")]
+    Signer { source: DnsSecError },
+    /// The question could not be encoded or signed; nothing was sent.
+    #[error("cannot encode the query: {source}")]
+    Encode { source: ProtoError },
 }
 
 #[cfg(test)]
@@ -315,44 +458,103 @@ mod tests {
         "127.0.0.1:53".parse().unwrap()
     }
 
+    fn outcome(rcode: ResponseCode, tsig: ResponseTsig) -> Result<(), UpdateError> {
+        UpdateError::from_response(server(), rcode, tsig)
+    }
+
     #[test]
     fn every_rcode_maps_to_one_outcome() {
-        let s = server();
-        assert!(UpdateError::from_response(s, ResponseCode::NoError, None).is_ok());
+        assert!(outcome(ResponseCode::NoError, ResponseTsig::Verified).is_ok());
         for rcode in [
             ResponseCode::YXDomain,
             ResponseCode::YXRRSet,
             ResponseCode::NXDomain,
             ResponseCode::NXRRSet,
         ] {
-            let e = UpdateError::from_response(s, rcode, None).unwrap_err();
+            let e = outcome(rcode, ResponseTsig::Verified).unwrap_err();
             assert!(e.is_prerequisite_failure() && !e.is_retryable());
             assert_eq!(e.rcode(), Some(rcode));
         }
-        let e = UpdateError::from_response(s, ResponseCode::ServFail, None).unwrap_err();
+        let e = outcome(ResponseCode::ServFail, ResponseTsig::Verified).unwrap_err();
         assert!(e.is_retryable() && !e.outcome_unknown());
-        let e = UpdateError::from_response(s, ResponseCode::Refused, None).unwrap_err();
-        assert!(matches!(e, UpdateError::Refused { .. }) && !e.is_retryable());
-        let e = UpdateError::from_response(s, ResponseCode::NotAuth, Some(TsigFailure::BadSig))
-            .unwrap_err();
-        assert!(matches!(
-            e,
-            UpdateError::Tsig {
-                failure: TsigFailure::BadSig,
-                ..
-            }
-        ));
-        let e = UpdateError::from_response(s, ResponseCode::NotAuth, None).unwrap_err();
-        assert!(matches!(e, UpdateError::NotAuth { .. }));
         for (rcode, want) in [
+            (ResponseCode::Refused, "Refused"),
+            (ResponseCode::NotAuth, "NotAuth"),
             (ResponseCode::NotZone, "NotZone"),
             (ResponseCode::FormErr, "FormErr"),
             (ResponseCode::NotImp, "NotImp"),
+            (ResponseCode::BADVERS, "UnexpectedRcode"),
         ] {
-            let e = UpdateError::from_response(s, rcode, None).unwrap_err();
-            assert!(format!("{e:?}").starts_with(want), "{e:?}");
+            for tsig in [ResponseTsig::Verified, ResponseTsig::Absent] {
+                let e = outcome(rcode, tsig).unwrap_err();
+                assert!(format!("{e:?}").starts_with(want), "{e:?}");
+                assert!(!e.is_retryable() && !e.outcome_unknown());
+            }
         }
+    }
+
+    #[test]
+    fn tsig_errors_win_over_the_rcode() {
+        for (error, failure, rcode) in [
+            (TsigError::BadSig, TsigFailure::BadSig, ResponseCode::BADSIG),
+            (TsigError::BadKey, TsigFailure::BadKey, ResponseCode::BADKEY),
+            (
+                TsigError::BadTime,
+                TsigFailure::BadTime,
+                ResponseCode::BADTIME,
+            ),
+            (
+                TsigError::BadTrunc,
+                TsigFailure::BadTrunc,
+                ResponseCode::BADTRUNC,
+            ),
+        ] {
+            let e = outcome(ResponseCode::NotAuth, ResponseTsig::Error(error)).unwrap_err();
+            assert!(matches!(e, UpdateError::Tsig { failure: f, .. } if f == failure));
+            assert_eq!(e.rcode(), Some(rcode));
+        }
+        let e = outcome(
+            ResponseCode::NotAuth,
+            ResponseTsig::Error(TsigError::Unknown(21)),
+        )
+        .unwrap_err();
+        assert_eq!(e.rcode(), Some(ResponseCode::BADALG));
+    }
+
+    #[test]
+    fn claims_about_the_zone_need_a_verified_answer() {
+        for rcode in [ResponseCode::NoError, ResponseCode::YXDomain] {
+            let e = outcome(rcode, ResponseTsig::Absent).unwrap_err();
+            assert!(matches!(
+                e,
+                UpdateError::Tsig {
+                    failure: TsigFailure::ResponseUnsigned,
+                    ..
+                }
+            ));
+            assert_eq!(e.rcode(), None);
+            let e = outcome(rcode, ResponseTsig::Invalid).unwrap_err();
+            assert!(matches!(
+                e,
+                UpdateError::Tsig {
+                    failure: TsigFailure::ResponseBadSig,
+                    ..
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn only_lost_answers_leave_the_outcome_unknown() {
+        let s = server();
         assert!(UpdateError::Timeout { server: s }.outcome_unknown());
+        let io = |sent| UpdateError::Io {
+            server: s,
+            sent,
+            source: std::io::ErrorKind::ConnectionReset.into(),
+        };
+        assert!(io(true).outcome_unknown() && io(true).is_retryable());
+        assert!(!io(false).outcome_unknown() && io(false).is_retryable());
     }
 
     #[test]
@@ -367,15 +569,23 @@ mod tests {
         let key = Name::from_ascii("dnsdesk.").unwrap();
         let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
         let name = Name::from_ascii("a.kalbarprov.go.id.").unwrap();
-        let text = UpdateError::Tsig {
+        let explain = |e: UpdateError| e.explain(&key, &zone, &name);
+        let tsig = |failure| UpdateError::Tsig {
             server: server(),
-            failure: TsigFailure::BadTime,
-        }
-        .explain(&key, &zone, &name);
-        assert!(
-            text.contains("127.0.0.1:53") && text.contains("dnsdesk") && text.contains("clocks")
-        );
-        let text = UpdateError::Refused { server: server() }.explain(&key, &zone, &name);
-        assert!(text.contains("a.kalbarprov.go.id") && text.contains("policy"));
+            failure,
+        };
+        let text = explain(tsig(TsigFailure::BadTime));
+        assert!(text.contains("127.0.0.1:53") && text.contains("clocks") && text.contains("300 s"));
+        let text = explain(tsig(TsigFailure::BadKey));
+        assert!(text.contains("does not know key dnsdesk") && text.contains("algorithm"));
+        let text = explain(tsig(TsigFailure::BadSig));
+        assert!(text.contains("secret of key dnsdesk differs"));
+        let text = explain(UpdateError::Refused { server: server() });
+        assert!(text.contains("a.kalbarprov.go.id") && text.contains("key dnsdesk"));
+        assert!(text.contains("policy"));
+        let text = explain(UpdateError::NotAuth { server: server() });
+        assert!(text.contains("not authoritative/primary for zone kalbarprov.go.id"));
+        let text = explain(UpdateError::NotZone { server: server() });
+        assert!(text.starts_with("a.kalbarprov.go.id is not within zone kalbarprov.go.id"));
     }
 }
