@@ -538,6 +538,27 @@ async fn delegation_with_glue_is_provisioned_and_verified() {
         .map(|r| r.data.to_string())
         .collect();
     assert_eq!(glue, ["203.0.113.151"]);
+
+    // Nothing can be added below the cut: the parent would not serve it.
+    let below = dns
+        .post(
+            "/api/v1/requests",
+            &pd,
+            json!({
+                "name": "web.sambas.kalbarprov.go.id",
+                "records": [{ "type": "A", "value": "203.0.113.152" }],
+                "purpose": "Situs", "letter_number": "1/2026", "letter_date": "2026-02-01",
+            }),
+        )
+        .await;
+    assert_eq!(below.status, 422, "{:?}", below.body);
+    assert_eq!(below.field(), "name");
+    assert!(
+        below.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("delegated")
+    );
 }
 
 #[tokio::test]

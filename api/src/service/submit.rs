@@ -299,6 +299,25 @@ async fn check_neighbours(app: &App, agency: AgencyId, name: &Name) -> Result<()
             ),
         ));
     }
+    // Below a delegation the parent's data is not served (RFC 1034 §4.2.1):
+    // such names belong in the delegated zone, on its own servers.
+    for ancestor in claims.iter().filter(|c| ancestors.contains(&c.name)) {
+        let delegated = app
+            .store
+            .subdomain(&ancestor.name)
+            .await?
+            .is_some_and(|s| s.records.iter().any(|r| r.rtype.eq_ignore_ascii_case("NS")));
+        if delegated {
+            return Err(ServiceError::invalid(
+                "name",
+                format!(
+                    "{} is below the delegated name {}; add it in that zone on its own name servers",
+                    display_name(name),
+                    ancestor.name
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 
