@@ -172,12 +172,7 @@ async fn change_and_removal_of_an_owned_subdomain() {
     let id = dns
         .file(&pd, "sehat.kalbarprov.go.id", a_record("203.0.113.20"))
         .await;
-    dns.post(
-        &format!("/api/v1/requests/{id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(id, &reviewer).await;
     dns.wait_for_state(id, &pd, "active").await;
 
     let change = dns
@@ -202,12 +197,7 @@ async fn change_and_removal_of_an_owned_subdomain() {
     );
     dns.put_letter(change_id, &pd, common::PDF, "application/pdf")
         .await;
-    dns.post(
-        &format!("/api/v1/requests/{change_id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(change_id, &reviewer).await;
     dns.wait_for_state(change_id, &pd, "active").await;
     assert_eq!(
         rdata(&dig(server, "sehat.kalbarprov.go.id", RecordType::A).await),
@@ -232,12 +222,7 @@ async fn change_and_removal_of_an_owned_subdomain() {
     let removal_id = removal.body["id"].as_i64().unwrap();
     dns.put_letter(removal_id, &pd, common::PDF, "application/pdf")
         .await;
-    dns.post(
-        &format!("/api/v1/requests/{removal_id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(removal_id, &reviewer).await;
     dns.wait_for_state(removal_id, &pd, "active").await;
     let gone = dig(server, "sehat.kalbarprov.go.id", RecordType::A).await;
     assert!(gone.answers.is_empty());
@@ -301,12 +286,7 @@ async fn kill_9_while_verifying_resumes_after_restart() {
     let id = dns
         .file(&pd, "aset.kalbarprov.go.id", a_record("203.0.113.40"))
         .await;
-    dns.post(
-        &format!("/api/v1/requests/{id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(id, &reviewer).await;
     let verifying = dns.wait_for_state(id, &pd, "verifying").await;
     assert_eq!(verifying["attempts"][0]["outcome"], "accepted");
     dns.kill9();
@@ -431,12 +411,7 @@ async fn out_of_band_change_after_approval_ends_in_conflict_without_clobbering()
     let id = dns
         .file(&pd, "umkm.kalbarprov.go.id", a_record("203.0.113.70"))
         .await;
-    dns.post(
-        &format!("/api/v1/requests/{id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(id, &reviewer).await;
     out_of_band_a(&site, embedded, "umkm.kalbarprov.go.id", "198.51.100.9").await;
     drop(dns);
 
@@ -509,12 +484,7 @@ async fn delegation_with_glue_is_provisioned_and_verified() {
             "prereq nxdomain ns1.sambas.kalbarprov.go.id."
         ])
     );
-    dns.post(
-        &format!("/api/v1/requests/{id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(id, &reviewer).await;
     dns.wait_for_state(id, &pd, "active").await;
     // The parent now refers queries below the cut to the child's servers
     // (hickory-server sets AA on referrals and leaves glue out of them, so
@@ -588,12 +558,7 @@ async fn a_key_the_primary_does_not_know_fails_with_an_actionable_reason_and_can
     let id = dns
         .file(&pd, "layanan.kalbarprov.go.id", a_record("203.0.113.120"))
         .await;
-    dns.post(
-        &format!("/api/v1/requests/{id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(id, &reviewer).await;
     let failed = dns.wait_for_state(id, &pd, "failed").await;
     let reason = failed["state_reason"].as_str().unwrap();
     assert!(
@@ -637,12 +602,7 @@ async fn a_server_that_never_agrees_fails_the_request_at_the_deadline_with_each_
     let id = dns
         .file(&pd, "olahraga.kalbarprov.go.id", a_record("203.0.113.130"))
         .await;
-    dns.post(
-        &format!("/api/v1/requests/{id}/approve"),
-        &reviewer,
-        json!({}),
-    )
-    .await;
+    dns.approve(id, &reviewer).await;
     let failed = dns.wait_for_state(id, &pd, "failed").await;
     let reason = failed["state_reason"].as_str().unwrap();
     assert!(
