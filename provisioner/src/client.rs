@@ -1,11 +1,13 @@
 //! Talking to authoritative servers: TSIG-signed RFC 2136 UPDATE messages
 //! over TCP, non-recursive (RD=0) queries used for checks and verification,
-//! and signed zone transfers.
+//! signed zone transfers, and RFC 1996 NOTIFY.
 //!
-//! The exchange is done here with hickory-proto's messages, signer and
-//! verifier rather than through hickory-net's `DnsMultiplexer::with_signer`:
-//! the multiplexer verifies every answer and, when that fails, hands back
-//! only an error string and drops the answer. A server's TSIG error (BADSIG
+//! Messages are hickory-proto's; signing and verification are ours
+//! ([`crate::tsig::sign_request`], [`crate::tsig::AnswerVerifier`]), since
+//! hickory computes MACs for hmac-sha256/384/512 only. Nor is the exchange
+//! done through hickory-net's `DnsMultiplexer::with_signer`: the
+//! multiplexer verifies every answer and, when that fails, hands back only
+//! an error string and drops the answer. A server's TSIG error (BADSIG
 //! and BADKEY come back unsigned by design, RFC 8945 §5.3.2) would then be
 //! indistinguishable from a forged answer, and we must not match on error
 //! text. Here the answer is decoded first and judged by
@@ -17,14 +19,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hickory_proto::ProtoError;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::TSigner;
+use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout_at};
 
-use crate::error::{QueryError, ResponseTsig, TsigFailure, UpdateError};
-use crate::tsig::{FUDGE, TsigKey};
+use crate::error::{NotifyError, QueryError, ResponseTsig, TsigFailure, UpdateError};
+use crate::tsig::{FUDGE, SignError, SignedRequest, TsigKey, sign_request};
 
 /// The UDP payload size we advertise in EDNS (RFC 6891 §6.2.5), the value
 /// of DNS Flag Day 2020, which avoids IP fragmentation on common paths.
@@ -33,6 +35,13 @@ const EDNS_PAYLOAD: u16 = 1232;
 /// Receive buffer for UDP answers: room for servers that send more than we
 /// advertised (hickory's clients use the same size).
 const UDP_BUFFER: usize = 4096;
+
+/// How long to wait for the answer to a NOTIFY before sending it again. A
+/// master keeps a NOTIFY in a retry queue until answered; RFC 1996 §3.3:
+/// the response's "reception by the master is an indication that the slave
+/// has received the NOTIFY and that the master can remove the slave from
+/// any retry queue for this NOTIFY event." The caller's timeout bounds it.
+const NOTIFY_RETRANSMIT: Duration = Duration::from_secs(1);
 
 /// What a server said to a query, as the verifier needs it.
 #[derive(Debug, Clone)]
@@ -62,26 +71,44 @@ impl From<Message> for QueryAnswer {
 }
 
 /// Sends `message` (an UPDATE built by [`crate::plan::UpdatePlan::to_message`])
-/// to `server` over a fresh TCP connection, signed with `key`, and waits at
-/// most `timeout` in all.
+/// to `server` over a fresh TCP connection, signed with `key` at the
+/// current time, and waits at most `timeout` in all.
 ///
 /// Ok only for NOERROR in an answer whose TSIG verified (RFC 8945 §5.4).
 /// Every other outcome is a typed [`UpdateError`].
 pub async fn send_update(
     server: SocketAddr,
     key: &TsigKey,
+    message: Message,
+    timeout: Duration,
+) -> Result<(), UpdateError> {
+    send_update_at(server, key, message, timeout, unix_now()).await
+}
+
+/// [`send_update`] with `time_signed` (seconds since the epoch) as the
+/// TSIG Time Signed instead of the current time: for clock-skew tests,
+/// which a server answers with BADTIME (RFC 8945 §5.2.3). The answer is
+/// still checked against our real clock.
+pub async fn send_update_at(
+    server: SocketAddr,
+    key: &TsigKey,
     mut message: Message,
     timeout: Duration,
+    time_signed: u64,
 ) -> Result<(), UpdateError> {
     let deadline = Instant::now() + timeout;
     message.metadata.id = rand::random();
-    let signer = key
-        .signer(FUDGE)
-        .map_err(|source| UpdateError::Signer { source })?;
-    let (request, verifier) = sign(&mut message, &signer).map_err(|source| match source {
+    let encode_error = |source| match source {
         ProtoError::MaxBufferSizeExceeded(len) => UpdateError::TooLarge { len },
         source => UpdateError::Encode { source },
-    })?;
+    };
+    let bytes = message.to_vec().map_err(encode_error)?;
+    let SignedRequest { wire, mut verifier } = sign_request(key, &bytes, time_signed, FUDGE)
+        .map_err(|source| match source {
+            SignError::TooLarge { len } => UpdateError::TooLarge { len },
+            source => UpdateError::Sign { source },
+        })?;
+    let request = tcp_frame(&wire).map_err(encode_error)?;
     let reply = match timeout_at(deadline, tcp_exchange(server, &request)).await {
         Err(_) => return Err(UpdateError::Timeout { server }),
         Ok(Err((sent, source))) => {
@@ -98,28 +125,8 @@ pub async fn send_update(
     if !is_reply_to(&response, &message) {
         return Err(UpdateError::Mismatched { server });
     }
-    let tsig = match response.signature() {
-        None => ResponseTsig::Absent,
-        Some(tsig) => match tsig.data.error {
-            Some(error) => ResponseTsig::Error(error),
-            None => match verifier.map(|mut v| v.verify(&reply)) {
-                Some(Ok(_)) => ResponseTsig::Verified,
-                Some(Err(_)) | None => ResponseTsig::Invalid,
-            },
-        },
-    };
+    let tsig = ResponseTsig::from_check(&verifier.check(&reply, &response, unix_now()));
     UpdateError::from_response(server, response.metadata.response_code, tsig)
-}
-
-/// Signs `message` and encodes it with the two-byte length prefix of DNS
-/// over TCP (RFC 1035 §4.2.2), returning the verifier of the answer.
-fn sign(
-    message: &mut Message,
-    signer: &TSigner,
-) -> Result<(Vec<u8>, Option<hickory_proto::rr::TSigVerifier>), ProtoError> {
-    let verifier = message.finalize(signer, unix_now())?;
-    let bytes = message.to_vec()?;
-    Ok((tcp_frame(&bytes)?, verifier))
 }
 
 /// `bytes` with the two-byte length prefix of DNS over TCP.
@@ -193,10 +200,14 @@ pub async fn query(
     let bytes = message
         .to_vec()
         .map_err(|source| QueryError::Encode { source })?;
-    let reply = timeout_at(deadline, udp_exchange(server, &bytes, message.metadata.id))
-        .await
-        .map_err(|_| QueryError::Timeout { server })?
-        .map_err(|source| QueryError::Io { server, source })?;
+    let id = message.metadata.id;
+    let reply = timeout_at(
+        deadline,
+        udp_exchange(server, &bytes, |d| has_id(d, id), None),
+    )
+    .await
+    .map_err(|_| QueryError::Timeout { server })?
+    .map_err(|source| QueryError::Io { server, source })?;
     let mut response = parse_answer(server, &reply, &message)?;
     if response.metadata.truncation {
         let framed = tcp_frame(&bytes).map_err(|source| QueryError::Encode { source })?;
@@ -227,11 +238,18 @@ fn parse_answer(
 }
 
 /// Sends one datagram from a fresh socket (a random source port, RFC 5452
-/// §9.2) and waits for the reply carrying our id; datagrams with other ids,
-/// stray or spoofed, are skipped. The socket is connected, so only the
-/// server's address is heard, and an ICMP port unreachable ends the wait
-/// at once as `ConnectionRefused`.
-async fn udp_exchange(server: SocketAddr, request: &[u8], id: u16) -> std::io::Result<Vec<u8>> {
+/// §9.2) and waits for the reply that `accept` takes (ours: our id, and for
+/// a NOTIFY also QR and the opcode); datagrams it refuses, stray or
+/// spoofed, are skipped. With `resend_every`, the datagram is sent again
+/// whenever that long passes without a reply. The socket is connected, so
+/// only the server's address is heard, and an ICMP port unreachable ends
+/// the wait at once as `ConnectionRefused`.
+async fn udp_exchange(
+    server: SocketAddr,
+    request: &[u8],
+    accept: impl Fn(&[u8]) -> bool,
+    resend_every: Option<Duration>,
+) -> std::io::Result<Vec<u8>> {
     let bind: SocketAddr = if server.is_ipv4() {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
@@ -242,12 +260,26 @@ async fn udp_exchange(server: SocketAddr, request: &[u8], id: u16) -> std::io::R
     socket.send(request).await?;
     let mut buf = vec![0u8; UDP_BUFFER];
     loop {
-        let n = socket.recv(&mut buf).await?;
-        if n >= 2 && u16::from_be_bytes([buf[0], buf[1]]) == id {
+        let n = match resend_every {
+            None => socket.recv(&mut buf).await?,
+            Some(interval) => match tokio::time::timeout(interval, socket.recv(&mut buf)).await {
+                Ok(received) => received?,
+                Err(_) => {
+                    socket.send(request).await?;
+                    continue;
+                }
+            },
+        };
+        if accept(&buf[..n]) {
             buf.truncate(n);
             return Ok(buf);
         }
     }
+}
+
+/// Whether a datagram starts with `id`, the first field of the header.
+fn has_id(datagram: &[u8], id: u16) -> bool {
+    datagram.len() >= 2 && u16::from_be_bytes([datagram[0], datagram[1]]) == id
 }
 
 /// The SOA serial `server` answers for `zone` (RD=0); an error unless the
@@ -280,8 +312,11 @@ pub async fn soa_serial(
 /// §5.3.1). Used where queries cannot show the data, such as glue below a
 /// delegation, which a parent serves only in referrals.
 ///
-/// RFC 8945 §5.3.1 lets a server leave up to 99 messages of a transfer
-/// unsigned; only signed ones are checked here, and the first must be.
+/// RFC 8945 §5.3.1: "a client that receives DNS messages and verifies TSIG
+/// MUST accept up to 99 intermediary messages without a TSIG and MUST
+/// verify that both the first and last message contain a TSIG." Each
+/// signed message's MAC covers the one before and the unsigned messages
+/// since, so the last MAC proves the whole answer.
 pub async fn transfer(
     server: SocketAddr,
     zone: &Name,
@@ -302,46 +337,28 @@ async fn transfer_inner(
     let io = |source| QueryError::Io { server, source };
     let mut message = Message::new(rand::random(), MessageType::Query, OpCode::Query);
     message.add_query(Query::query(zone.clone(), RecordType::AXFR));
-    let signer = key
-        .signer(FUDGE)
-        .map_err(|source| QueryError::Signer { source })?;
-    let (request, mut verifier) =
-        sign(&mut message, &signer).map_err(|source| QueryError::Encode { source })?;
+    let bytes = message
+        .to_vec()
+        .map_err(|source| QueryError::Encode { source })?;
+    let SignedRequest { wire, mut verifier } = sign_request(key, &bytes, unix_now(), FUDGE)
+        .map_err(|source| QueryError::Sign { source })?;
+    let request = tcp_frame(&wire).map_err(|source| QueryError::Encode { source })?;
     let mut stream = TcpStream::connect(server).await.map_err(io)?;
     stream.write_all(&request).await.map_err(io)?;
 
+    // Records are gathered as they come but returned only once the last
+    // message's MAC, which covers every message before it, has verified.
     let mut records = Vec::new();
     let mut soas = 0;
-    let mut first = true;
     while soas < 2 {
         let reply = read_tcp_message(&mut stream).await.map_err(io)?;
         let response = parse_answer(server, &reply, &message)?;
-        let tsig_error = response.signature().and_then(|t| t.data.error);
-        if let Some(failure) = tsig_error.and_then(TsigFailure::from_tsig_error) {
-            return Err(QueryError::Tsig { server, failure });
-        }
-        if response.metadata.response_code != ResponseCode::NoError {
-            return Err(QueryError::Unusable {
-                server,
-                rcode: response.metadata.response_code,
-            });
-        }
-        match (&mut verifier, response.signature()) {
-            (Some(v), Some(_)) => {
-                v.verify(&reply).map_err(|_| QueryError::Tsig {
-                    server,
-                    failure: TsigFailure::ResponseBadSig,
-                })?;
-            }
-            (_, None) if first => {
-                return Err(QueryError::Tsig {
-                    server,
-                    failure: TsigFailure::ResponseUnsigned,
-                });
-            }
-            _ => {}
-        }
-        first = false;
+        let check = verifier.check(&reply, &response, unix_now());
+        QueryError::from_transfer_message(
+            server,
+            response.metadata.response_code,
+            ResponseTsig::from_check(&check),
+        )?;
         if response.answers.is_empty() {
             return Err(QueryError::Unusable {
                 server,
@@ -361,5 +378,87 @@ async fn transfer_inner(
             records.push(record);
         }
     }
+    verifier.finish().map_err(|_| QueryError::Tsig {
+        server,
+        failure: TsigFailure::ResponseUnsigned,
+    })?;
     Ok(records)
+}
+
+/// Tells `server`, a secondary of `zone`, that the zone changed (RFC 1996):
+/// a NOTIFY over UDP, sent again every second until answered or until
+/// `timeout` has passed in all. Signed with `key` when given; then the
+/// answer must verify too.
+///
+/// The request is what RFC 1996 §4.7 describes as the answer's model,
+/// "identical to the NOTIFY request, except that the QR bit is also set":
+///
+/// ```text
+/// query ID:   (same)
+/// op:         NOTIFY (4)
+/// resp:       NOERROR
+/// flags:      QR AA
+/// qcount:     1
+/// qname:      (zone name)
+/// qclass:     (zone class)
+/// qtype:      T_SOA
+/// ```
+///
+/// `serial`, when known, goes in the answer section (§3.7: "If ANCOUNT>0,
+/// then the answer section represents an unsecure hint at the new RRset for
+/// this <QNAME,QCLASS,QTYPE>."): an SOA whose serial is the new one; a
+/// secondary compares only the serial, so the other fields are
+/// placeholders.
+///
+/// Ok only for NOERROR in a reply with our id, QR set and opcode NOTIFY;
+/// other datagrams are ignored.
+pub async fn send_notify(
+    server: SocketAddr,
+    zone: &Name,
+    serial: Option<u32>,
+    key: Option<&TsigKey>,
+    timeout: Duration,
+) -> Result<(), NotifyError> {
+    let deadline = Instant::now() + timeout;
+    let id = rand::random();
+    let mut message = Message::new(id, MessageType::Query, OpCode::Notify);
+    message.metadata.authoritative = true;
+    let mut question = Query::query(zone.clone(), RecordType::SOA);
+    question.set_query_class(DNSClass::IN);
+    message.add_query(question);
+    if let Some(serial) = serial {
+        let hint = SOA::new(zone.clone(), zone.clone(), serial, 0, 0, 0, 0);
+        message.add_answer(Record::from_rdata(zone.clone(), 0, RData::SOA(hint)));
+    }
+    let bytes = message
+        .to_vec()
+        .map_err(|source| NotifyError::Encode { source })?;
+    let (request, mut verifier) = match key {
+        None => (bytes, None),
+        Some(key) => {
+            let signed = sign_request(key, &bytes, unix_now(), FUDGE)
+                .map_err(|source| NotifyError::Sign { source })?;
+            (signed.wire, Some(signed.verifier))
+        }
+    };
+    let answers_us = |d: &[u8]| has_id(d, id) && d.len() > 2 && is_notify_response(d[2]);
+    let reply = timeout_at(
+        deadline,
+        udp_exchange(server, &request, answers_us, Some(NOTIFY_RETRANSMIT)),
+    )
+    .await
+    .map_err(|_| NotifyError::Timeout { server })?
+    .map_err(|source| NotifyError::Io { server, source })?;
+    let response =
+        Message::from_vec(&reply).map_err(|source| NotifyError::Malformed { server, source })?;
+    let tsig = verifier
+        .as_mut()
+        .map(|v| ResponseTsig::from_check(&v.check(&reply, &response, unix_now())));
+    NotifyError::from_response(server, response.metadata.response_code, tsig)
+}
+
+/// Whether the header's third byte says QR=1 and opcode NOTIFY: the byte
+/// is QR, then the four opcode bits (RFC 1035 §4.1.1).
+fn is_notify_response(flags: u8) -> bool {
+    flags & 0x80 != 0 && (flags >> 3) & 0x0F == u8::from(OpCode::Notify)
 }

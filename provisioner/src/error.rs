@@ -7,14 +7,13 @@
 use std::net::SocketAddr;
 
 use hickory_proto::ProtoError;
-use hickory_proto::dnssec::DnsSecError;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 use hickory_proto::rr::rdata::tsig::TsigError;
 use hickory_proto::serialize::binary::DecodeError;
 
 use crate::name::display_name;
-use crate::tsig::FUDGE;
+use crate::tsig::{Checked, FUDGE, SignError, VerifyError};
 
 /// The mnemonic of a response code as RFC 1035, RFC 2136 and RFC 8945 name
 /// it (`NOERROR`, `YXDOMAIN`, `BADSIG`), which is what admins grep logs for.
@@ -97,6 +96,20 @@ impl TsigFailure {
     }
 }
 
+impl TsigFailure {
+    /// The extended rcode a server reported, if this is one (BADSIG,
+    /// BADKEY, BADTIME, BADTRUNC); `None` for failures found on the answer.
+    pub fn rcode(self) -> Option<ResponseCode> {
+        match self {
+            Self::BadSig => Some(ResponseCode::BADSIG),
+            Self::BadKey => Some(ResponseCode::BADKEY),
+            Self::BadTime => Some(ResponseCode::BADTIME),
+            Self::BadTrunc => Some(ResponseCode::BADTRUNC),
+            Self::ResponseUnsigned | Self::ResponseBadSig => None,
+        }
+    }
+}
+
 impl std::fmt::Display for TsigFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -123,6 +136,20 @@ pub enum ResponseTsig {
     Absent,
     /// A TSIG record without an error whose MAC or time did not verify.
     Invalid,
+}
+
+impl ResponseTsig {
+    /// What the verifier found on one message of an answer. An unsigned
+    /// message inside a transfer counts as verified: the next signed
+    /// message proves it, and the transfer fails if none does.
+    pub fn from_check(check: &Result<Checked, VerifyError>) -> Self {
+        match check {
+            Ok(Checked::Signed | Checked::Unsigned) => Self::Verified,
+            Err(VerifyError::Reported(error)) => Self::Error(*error),
+            Err(VerifyError::Unsigned) => Self::Absent,
+            Err(_) => Self::Invalid,
+        }
+    }
 }
 
 /// Why an UPDATE did not succeed.
@@ -200,10 +227,10 @@ pub enum UpdateError {
         server: SocketAddr,
         rcode: ResponseCode,
     },
-    /// The key cannot sign (an algorithm hickory does not implement).
-    #[error("cannot sign with the TSIG key: {source}")]
-    Signer { source: DnsSecError },
-    /// The request could not be encoded or signed; nothing was sent.
+    /// The request could not be signed; nothing was sent.
+    #[error("cannot sign the update: {source}")]
+    Sign { source: SignError },
+    /// The request could not be encoded; nothing was sent.
     #[error("cannot encode the update: {source}")]
     Encode { source: ProtoError },
     /// The encoded request exceeds the 65535 bytes a TCP message may hold
@@ -311,18 +338,12 @@ impl UpdateError {
             Self::FormErr { .. } => Some(ResponseCode::FormErr),
             Self::NotImp { .. } => Some(ResponseCode::NotImp),
             Self::ServFail { .. } => Some(ResponseCode::ServFail),
-            Self::Tsig { failure, .. } => match failure {
-                TsigFailure::BadSig => Some(ResponseCode::BADSIG),
-                TsigFailure::BadKey => Some(ResponseCode::BADKEY),
-                TsigFailure::BadTime => Some(ResponseCode::BADTIME),
-                TsigFailure::BadTrunc => Some(ResponseCode::BADTRUNC),
-                TsigFailure::ResponseUnsigned | TsigFailure::ResponseBadSig => None,
-            },
+            Self::Tsig { failure, .. } => failure.rcode(),
             Self::Timeout { .. }
             | Self::Io { .. }
             | Self::Malformed { .. }
             | Self::Mismatched { .. }
-            | Self::Signer { .. }
+            | Self::Sign { .. }
             | Self::Encode { .. }
             | Self::TooLarge { .. } => None,
         }
@@ -338,7 +359,7 @@ impl UpdateError {
                 rcode_name(*rcode)
             ),
             Self::Refused { server } => format!(
-                "server {server} refused the update of {n} with key {k}: its update policy does not grant this key this name"
+                "server {server} refused the update of {n} with key {k} (REFUSED): its update policy does not grant this key this name; the rule is BIND's `update-policy` of zone {z}, Knot's zone `acl` with `action: update`, or PowerDNS's TSIG-ALLOW-DNSUPDATE metadata or `lua-dnsupdate-policy-script`. PowerDNS also answers REFUSED when the signature does not verify: check that it holds key {k} with the same algorithm and secret"
             ),
             Self::NotAuth { server } => format!(
                 "server {server} is not authoritative/primary for zone {z}: point dnsdesk at the zone's primary, and check that it accepts updates for {z}"
@@ -353,14 +374,14 @@ impl UpdateError {
                 "server {server} does not implement dynamic updates (NOTIMP): enable RFC 2136 updates for zone {z} there"
             ),
             Self::ServFail { server } => format!(
-                "server {server} failed internally while updating {n} (SERVFAIL): check its logs; dnsdesk retries"
+                "server {server} could not apply the update of {n} with key {k} (SERVFAIL): check its logs. PowerDNS also answers SERVFAIL when its `lua-dnsupdate-policy-script` rejects the name, i.e. when its update policy does not grant this key this name"
             ),
             Self::Tsig { server, failure } => match failure {
                 TsigFailure::BadSig => format!(
                     "the secret of key {k} differs from the one configured on {server} (BADSIG): copy dnsdesk's key file there"
                 ),
                 TsigFailure::BadKey => format!(
-                    "server {server} does not know key {k} (BADKEY): is the key configured there with the same name and algorithm?"
+                    "server {server} does not accept key {k} for {n} (BADKEY): either the key is not configured there with the same name and algorithm, or the server's update policy does not grant this key this name (Knot DNS answers BADKEY when its zone `acl` with `action: update` denies the name)"
                 ),
                 TsigFailure::BadTime => format!(
                     "the clocks of dnsdesk and {server} differ by more than the allowed fudge ({FUDGE} s) (BADTIME with key {k}): check NTP on both"
@@ -391,8 +412,8 @@ impl UpdateError {
                 "server {server} answered {} to the update of {n} with key {k}",
                 rcode_name(*rcode)
             ),
-            Self::Signer { source } => {
-                format!("key {k} cannot sign updates: {source}")
+            Self::Sign { source } => {
+                format!("the update of {n} could not be signed with key {k}: {source}")
             }
             Self::Encode { source } => {
                 format!("the update of {n} could not be encoded: {source}")
@@ -441,12 +462,155 @@ pub enum QueryError {
         server: SocketAddr,
         failure: TsigFailure,
     },
-    /// The key cannot sign (an algorithm hickory does not implement).
-    #[error("cannot sign with the TSIG key: {source}")]
-    Signer { source: DnsSecError },
-    /// The question could not be encoded or signed; nothing was sent.
+    /// The question could not be signed; nothing was sent.
+    #[error("cannot sign the query: {source}")]
+    Sign { source: SignError },
+    /// The question could not be encoded; nothing was sent.
     #[error("cannot encode the query: {source}")]
     Encode { source: ProtoError },
+}
+
+impl QueryError {
+    /// Judges one message of a signed zone transfer, given its rcode and
+    /// what its TSIG showed. A TSIG error the server reports comes first;
+    /// then a refusal or other error rcode, reported even when unsigned
+    /// (believing a forged one can only make the transfer fail); records
+    /// count only from a message whose TSIG verified (or an unsigned one
+    /// inside the stream, proven by the next signed one, RFC 8945 §5.3.1).
+    pub fn from_transfer_message(
+        server: SocketAddr,
+        rcode: ResponseCode,
+        tsig: ResponseTsig,
+    ) -> Result<(), Self> {
+        if let ResponseTsig::Error(error) = tsig {
+            return Err(match TsigFailure::from_tsig_error(error) {
+                Some(failure) => Self::Tsig { server, failure },
+                None => Self::Unusable {
+                    server,
+                    rcode: <ResponseCode as From<u16>>::from(u16::from(error)),
+                },
+            });
+        }
+        if rcode != ResponseCode::NoError {
+            return Err(Self::Unusable { server, rcode });
+        }
+        match tsig {
+            ResponseTsig::Verified => Ok(()),
+            ResponseTsig::Absent => Err(Self::Tsig {
+                server,
+                failure: TsigFailure::ResponseUnsigned,
+            }),
+            ResponseTsig::Invalid | ResponseTsig::Error(_) => Err(Self::Tsig {
+                server,
+                failure: TsigFailure::ResponseBadSig,
+            }),
+        }
+    }
+}
+
+/// Why a NOTIFY (RFC 1996) was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The secondary answered with an error: RFC 1996 §4.7 has it answer
+    /// NOERROR once it has the NOTIFY; NOTAUTH or REFUSED usually mean it
+    /// is not a secondary for the zone or does not take NOTIFY from us.
+    #[error("{server} answered {} to the NOTIFY", rcode_name(*rcode))]
+    Rcode {
+        server: SocketAddr,
+        rcode: ResponseCode,
+    },
+    /// No answer before the deadline, retransmissions included.
+    #[error("no answer from {server} to the NOTIFY in time")]
+    Timeout { server: SocketAddr },
+    /// The socket failed (ICMP port unreachable shows as connection refused).
+    #[error("cannot send the NOTIFY to {server}: {source}")]
+    Io {
+        server: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The answer carrying our id and opcode could not be decoded.
+    #[error("malformed answer to the NOTIFY from {server}: {source}")]
+    Malformed {
+        server: SocketAddr,
+        source: DecodeError,
+    },
+    /// A signed NOTIFY that the secondary rejected, or whose answer did not
+    /// verify.
+    #[error("TSIG failure with {server}: {failure}")]
+    Tsig {
+        server: SocketAddr,
+        failure: TsigFailure,
+    },
+    /// The NOTIFY could not be encoded; nothing was sent.
+    #[error("cannot encode the NOTIFY: {source}")]
+    Encode { source: ProtoError },
+    /// The NOTIFY could not be signed; nothing was sent.
+    #[error("cannot sign the NOTIFY: {source}")]
+    Sign { source: SignError },
+}
+
+impl NotifyError {
+    /// Maps the answer to a NOTIFY: NOERROR is success, except that the
+    /// answer to a signed NOTIFY must verify (`tsig` is `None` for an
+    /// unsigned NOTIFY); a TSIG error wins over the rcode, as for updates.
+    pub fn from_response(
+        server: SocketAddr,
+        rcode: ResponseCode,
+        tsig: Option<ResponseTsig>,
+    ) -> Result<(), Self> {
+        match tsig {
+            Some(ResponseTsig::Error(error)) => {
+                return Err(match TsigFailure::from_tsig_error(error) {
+                    Some(failure) => Self::Tsig { server, failure },
+                    None => Self::Rcode {
+                        server,
+                        rcode: <ResponseCode as From<u16>>::from(u16::from(error)),
+                    },
+                });
+            }
+            Some(ResponseTsig::Absent) if rcode == ResponseCode::NoError => {
+                return Err(Self::Tsig {
+                    server,
+                    failure: TsigFailure::ResponseUnsigned,
+                });
+            }
+            Some(ResponseTsig::Invalid) if rcode == ResponseCode::NoError => {
+                return Err(Self::Tsig {
+                    server,
+                    failure: TsigFailure::ResponseBadSig,
+                });
+            }
+            _ => {}
+        }
+        match rcode {
+            ResponseCode::NoError => Ok(()),
+            rcode => Err(Self::Rcode { server, rcode }),
+        }
+    }
+
+    /// True when sending again later may succeed: timeouts, I/O errors and
+    /// SERVFAIL.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::Io { .. })
+            || matches!(
+                self,
+                Self::Rcode {
+                    rcode: ResponseCode::ServFail,
+                    ..
+                }
+            )
+    }
+
+    /// The response code the secondary answered, TSIG errors as their
+    /// extended codes.
+    pub fn rcode(&self) -> Option<ResponseCode> {
+        match self {
+            Self::Rcode { rcode, .. } => Some(*rcode),
+            Self::Tsig { failure, .. } => failure.rcode(),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -577,7 +741,8 @@ mod tests {
         let text = explain(tsig(TsigFailure::BadTime));
         assert!(text.contains("127.0.0.1:53") && text.contains("clocks") && text.contains("300 s"));
         let text = explain(tsig(TsigFailure::BadKey));
-        assert!(text.contains("does not know key dnsdesk") && text.contains("algorithm"));
+        assert!(text.contains("does not accept key dnsdesk") && text.contains("algorithm"));
+        assert!(text.contains("update policy") && text.contains("acl"));
         let text = explain(tsig(TsigFailure::BadSig));
         assert!(text.contains("secret of key dnsdesk differs"));
         let text = explain(UpdateError::Refused { server: server() });

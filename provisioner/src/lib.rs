@@ -1,6 +1,7 @@
 //! Everything DNS for dnsdesk: name and record rules, RFC 2136 update plans,
-//! TSIG keys, sending updates, verifying authoritative answers, and the
-//! embedded authoritative server used on default installs.
+//! TSIG keys and message signing, sending updates and NOTIFY, verifying
+//! authoritative answers, and the embedded authoritative server used on
+//! default installs.
 //!
 //! This crate knows nothing of databases or HTTP, so it can be tested against
 //! a DNS server alone and reused by the CLI.

@@ -243,7 +243,7 @@ async fn an_unknown_key_is_badkey_and_another_algorithm_badsig() {
         "{e:?}"
     );
     let text = e.explain(&stranger.name, &zone(), &name("x.example.test."));
-    assert!(text.contains("does not know key stranger"), "{text}");
+    assert!(text.contains("does not accept key stranger"), "{text}");
 
     let other_algorithm = TsigKey {
         algorithm: TsigAlgorithm::HmacSha512,
