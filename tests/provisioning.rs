@@ -12,8 +12,6 @@ use std::time::Duration;
 use common::{Site, dead_port, dig, free_port, rdata};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
-use provisioner::plan::{UpdatePlan, ZoneSlice};
-use provisioner::record::{RecordInput, RecordPolicy};
 use provisioner::tsig::TsigKey;
 use serde_json::json;
 
@@ -21,31 +19,11 @@ fn a_record(ip: &str) -> serde_json::Value {
     json!([{ "type": "A", "value": ip, "ttl": 300 }])
 }
 
-/// Writes `ip` as the A record of `name` straight into the zone, as an
-/// admin with nsupdate would, behind dnsdesk's back.
+/// Writes `ip` as the A record of `name` into the embedded server behind
+/// dnsdesk's back, with the site's own key.
 async fn out_of_band_a(site: &Site, server: std::net::SocketAddr, name: &str, ip: &str) {
     let key = TsigKey::read_file(site.data_dir().join("dnsdesk.key")).unwrap();
-    let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
-    let owner = Name::from_ascii(format!("{name}.")).unwrap();
-    let specs = RecordPolicy::default()
-        .parse_records(
-            &owner,
-            &[RecordInput {
-                rtype: "A".into(),
-                value: ip.into(),
-                ttl: Some(300),
-                glue: vec![],
-            }],
-        )
-        .unwrap();
-    let plan = UpdatePlan::between(
-        &zone,
-        &ZoneSlice::default(),
-        &ZoneSlice::from_specs(&owner, &specs),
-    );
-    provisioner::client::send_update(server, &key, plan.to_message(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    common::out_of_band_a(server, &key, name, ip).await;
 }
 
 #[tokio::test]
@@ -467,6 +445,9 @@ async fn concurrent_approvals_send_one_update() {
 #[tokio::test]
 async fn delegation_with_glue_is_provisioned_and_verified() {
     let site = Site::new();
+    // The parent's side alone: the child's servers (documentation
+    // addresses) do not exist here; tests/delegation.rs checks them.
+    site.write_config("[zone]\ncheck_delegations = false\n");
     let pd = site.pd("PEMKAB");
     let reviewer = site.staff("reviewer1", "reviewer");
     let dns = site.start();

@@ -26,7 +26,15 @@ pub struct ZoneTarget {
     /// Every server that must agree before a request is active. Nothing
     /// else is ever queried.
     pub authoritative: Vec<SocketAddr>,
+    /// Signs updates.
     pub key: TsigKey,
+    /// Signs zone transfers (glue checks); often the update key.
+    pub transfer_key: TsigKey,
+    /// Secondaries to NOTIFY after each accepted update.
+    pub notify: Vec<SocketAddr>,
+    /// Whether NS requests wait for every delegated server to answer
+    /// authoritatively for the child zone.
+    pub check_delegations: bool,
 }
 
 /// Timing of the provisioning worker.
@@ -36,6 +44,9 @@ pub struct Timing {
     pub verify_deadline: Duration,
     pub max_backoff: Duration,
     pub lease: Duration,
+    /// SERVFAIL answers in a row after which a request fails: the server
+    /// answers, so it is up, and keeps saying it cannot.
+    pub servfail_attempts: usize,
 }
 
 impl Default for Timing {
@@ -45,6 +56,7 @@ impl Default for Timing {
             verify_deadline: Duration::from_secs(600),
             max_backoff: Duration::from_secs(300),
             lease: Duration::from_secs(60),
+            servfail_attempts: 5,
         }
     }
 }

@@ -71,16 +71,67 @@ pub struct ZoneConfig {
     pub primary: Option<SocketAddr>,
     /// Every server to verify. Defaults to the primary alone.
     pub authoritative: Vec<SocketAddr>,
-    /// The update key, in BIND's key-file format. Defaults to
-    /// `<data_dir>/dnsdesk.key`, generated at first start when the
-    /// embedded server is used.
+    /// The update key: a BIND key file (as `tsig-keygen` writes it), a
+    /// Knot key file (as `keymgr -t` writes it) or one `[alg:]name:secret`
+    /// line. Defaults to `<data_dir>/dnsdesk.key`, generated at first start
+    /// when the embedded server is used.
     pub tsig_key_file: Option<PathBuf>,
+    /// The update key written in this file instead (`name`, `algorithm`,
+    /// `secret`); exclusive with `tsig_key_file`.
+    pub tsig_key: Option<InlineKey>,
+    /// The key for zone transfers (glue checks, drift), if the servers use
+    /// another one than for updates. Same formats as `tsig_key_file`.
+    pub transfer_key_file: Option<PathBuf>,
+    /// The transfer key written in this file instead.
+    pub transfer_key: Option<InlineKey>,
+    /// Secondaries dnsdesk sends NOTIFY (RFC 1996) to itself after each
+    /// accepted update, so verification need not wait for the primary's
+    /// notify delay. Defaults to every authoritative server but the primary.
+    pub notify: Option<Vec<SocketAddr>>,
+    /// Whether to send those NOTIFY messages at all.
+    pub send_notify: bool,
+    /// For NS requests, require every delegated server to answer
+    /// authoritatively for the child zone (no lame delegation) before the
+    /// request is active.
+    pub check_delegations: bool,
     /// First labels below the zone that are never handed out (`*` globs).
     pub reserved: Vec<String>,
     pub allow_private_addresses: bool,
     pub min_ttl: u32,
     pub max_ttl: u32,
     pub default_ttl: u32,
+}
+
+/// A TSIG key written out in the config file.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InlineKey {
+    pub name: String,
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// Base64, as in BIND's `secret "..."` clause.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for InlineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineKey")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .field("secret", &"<secret>")
+            .finish()
+    }
+}
+
+fn default_algorithm() -> String {
+    "hmac-sha256".to_owned()
+}
+
+/// Where a TSIG key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    File(PathBuf),
+    Inline(InlineKey),
 }
 
 /// The embedded authoritative server.
@@ -105,6 +156,9 @@ pub struct ProvisioningConfig {
     pub max_backoff_secs: u64,
     /// How long a worker's claim on a job lasts without renewal.
     pub lease_secs: u64,
+    /// SERVFAIL answers to one request's update in a row before it fails
+    /// (timeouts and refused connections are retried without limit).
+    pub servfail_attempts: usize,
 }
 
 /// E-mail delivery.
@@ -167,6 +221,12 @@ impl Default for ZoneConfig {
             primary: None,
             authoritative: Vec::new(),
             tsig_key_file: None,
+            tsig_key: None,
+            transfer_key_file: None,
+            transfer_key: None,
+            notify: None,
+            send_notify: true,
+            check_delegations: true,
             reserved: NamePolicy::DEFAULT_RESERVED
                 .iter()
                 .map(|s| (*s).to_owned())
@@ -196,6 +256,7 @@ impl Default for ProvisioningConfig {
             verify_deadline_secs: 600,
             max_backoff_secs: 300,
             lease_secs: 60,
+            servfail_attempts: 5,
         }
     }
 }
@@ -253,6 +314,29 @@ impl Config {
         if let Some(path) = env("DNSDESK_ZONE_FILE") {
             self.embedded_dns.zone_file = PathBuf::from(path);
         }
+        if let Some(flag) = env("DNSDESK_EMBEDDED_DNS") {
+            self.embedded_dns.enabled = parse_bool("DNSDESK_EMBEDDED_DNS", &flag)?;
+        }
+        if let Some(zone) = env("DNSDESK_ZONE") {
+            self.zone.name = zone;
+        }
+        if let Some(addr) = env("DNSDESK_PRIMARY") {
+            self.zone.primary = Some(parse_addr("DNSDESK_PRIMARY", &addr)?);
+        }
+        if let Some(list) = env("DNSDESK_AUTHORITATIVE") {
+            self.zone.authoritative = parse_addrs("DNSDESK_AUTHORITATIVE", &list)?;
+        }
+        if let Some(list) = env("DNSDESK_NOTIFY") {
+            self.zone.notify = Some(parse_addrs("DNSDESK_NOTIFY", &list)?);
+        }
+        if let Some(path) = env("DNSDESK_TSIG_KEY_FILE") {
+            self.zone.tsig_key_file = Some(PathBuf::from(path));
+            self.zone.tsig_key = None;
+        }
+        if let Some(path) = env("DNSDESK_TRANSFER_KEY_FILE") {
+            self.zone.transfer_key_file = Some(PathBuf::from(path));
+            self.zone.transfer_key = None;
+        }
         Ok(())
     }
 
@@ -264,10 +348,25 @@ impl Config {
                 "is required when embedded_dns.enabled is false",
             ));
         }
-        if !self.embedded_dns.enabled && self.zone.tsig_key_file.is_none() {
+        if self.zone.tsig_key_file.is_some() && self.zone.tsig_key.is_some() {
+            return Err(invalid(
+                "zone.tsig_key",
+                "give either zone.tsig_key_file or zone.tsig_key, not both",
+            ));
+        }
+        if self.zone.transfer_key_file.is_some() && self.zone.transfer_key.is_some() {
+            return Err(invalid(
+                "zone.transfer_key",
+                "give either zone.transfer_key_file or zone.transfer_key, not both",
+            ));
+        }
+        if !self.embedded_dns.enabled
+            && self.zone.tsig_key_file.is_none()
+            && self.zone.tsig_key.is_none()
+        {
             return Err(invalid(
                 "zone.tsig_key_file",
-                "is required when embedded_dns.enabled is false",
+                "is required when embedded_dns.enabled is false (or give zone.tsig_key)",
             ));
         }
         let z = &self.zone;
@@ -291,6 +390,12 @@ impl Config {
                 "dns_timeout_secs and lease_secs must be at least 1",
             ));
         }
+        if self.provisioning.servfail_attempts == 0 {
+            return Err(invalid(
+                "provisioning.servfail_attempts",
+                "must be at least 1",
+            ));
+        }
         Ok(())
     }
 
@@ -311,12 +416,29 @@ impl Config {
         }
     }
 
-    /// The update key file.
+    /// The update key file (the generated one when none is configured).
     pub fn tsig_key_path(&self) -> PathBuf {
         self.zone
             .tsig_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("dnsdesk.key"))
+    }
+
+    /// Where the update key comes from.
+    pub fn update_key_source(&self) -> KeySource {
+        match &self.zone.tsig_key {
+            Some(inline) => KeySource::Inline(inline.clone()),
+            None => KeySource::File(self.tsig_key_path()),
+        }
+    }
+
+    /// Where the transfer key comes from, when it is not the update key.
+    pub fn transfer_key_source(&self) -> Option<KeySource> {
+        match (&self.zone.transfer_key, &self.zone.transfer_key_file) {
+            (Some(inline), _) => Some(KeySource::Inline(inline.clone())),
+            (None, Some(path)) => Some(KeySource::File(path.clone())),
+            (None, None) => None,
+        }
     }
 
     /// Where updates go.
@@ -330,6 +452,26 @@ impl Config {
             vec![self.primary()]
         } else {
             self.zone.authoritative.clone()
+        }
+    }
+
+    /// The secondaries to NOTIFY after an update made through `primary`,
+    /// verifying `authoritative`.
+    pub fn notify_targets(
+        &self,
+        primary: SocketAddr,
+        authoritative: &[SocketAddr],
+    ) -> Vec<SocketAddr> {
+        if !self.zone.send_notify {
+            return Vec::new();
+        }
+        match &self.zone.notify {
+            Some(list) => list.clone(),
+            None => authoritative
+                .iter()
+                .copied()
+                .filter(|a| *a != primary)
+                .collect(),
         }
     }
 
@@ -380,6 +522,23 @@ fn parse_addr(setting: &str, text: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
+/// A comma-separated list of addresses; empty means none.
+fn parse_addrs(setting: &str, text: &str) -> Result<Vec<SocketAddr>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_addr(setting, s))
+        .collect()
+}
+
+fn parse_bool(setting: &str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(setting, format!("\"{text}\" is not true or false"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -425,6 +584,83 @@ mod tests {
         std::fs::write(&path, "[embedded_dns]\nenabled = false\n").unwrap();
         let e = Config::load(Some(&path), |_| None).unwrap_err();
         assert!(e.to_string().starts_with("zone.primary"), "{e}");
+    }
+
+    #[test]
+    fn one_zone_from_the_environment_alone() {
+        let env = |k: &str| {
+            match k {
+                "DNSDESK_EMBEDDED_DNS" => Some("false"),
+                "DNSDESK_ZONE" => Some("example.go.id"),
+                "DNSDESK_PRIMARY" => Some("192.0.2.53:53"),
+                "DNSDESK_TSIG_KEY_FILE" => Some("/etc/dnsdesk/dnsdesk.key"),
+                "DNSDESK_AUTHORITATIVE" => Some("192.0.2.53:53, 192.0.2.54:53"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        };
+        let c = Config::load(None, env).unwrap();
+        assert!(!c.embedded_dns.enabled);
+        assert_eq!(c.zone_name().unwrap().to_ascii(), "example.go.id.");
+        let primary: SocketAddr = "192.0.2.53:53".parse().unwrap();
+        let secondary: SocketAddr = "192.0.2.54:53".parse().unwrap();
+        assert_eq!(c.primary(), primary);
+        assert_eq!(c.authoritative(), vec![primary, secondary]);
+        assert_eq!(
+            c.notify_targets(primary, &c.authoritative()),
+            vec![secondary]
+        );
+        assert!(
+            matches!(c.update_key_source(), KeySource::File(p) if p == Path::new("/etc/dnsdesk/dnsdesk.key"))
+        );
+        assert!(c.transfer_key_source().is_none());
+
+        let e = Config::load(None, |k| {
+            (k == "DNSDESK_EMBEDDED_DNS").then(|| "maybe".to_owned())
+        })
+        .unwrap_err();
+        assert!(e.to_string().starts_with("DNSDESK_EMBEDDED_DNS"), "{e}");
+        let e = Config::load(None, |k| {
+            (k == "DNSDESK_AUTHORITATIVE").then(|| "192.0.2.53:53,nope".to_owned())
+        })
+        .unwrap_err();
+        assert!(e.to_string().starts_with("DNSDESK_AUTHORITATIVE"), "{e}");
+    }
+
+    #[test]
+    fn inline_keys_hide_their_secret_and_exclude_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[zone]\nnotify = []\n[zone.tsig_key]\nname = \"dnsdesk.\"\nsecret = \"c2VjcmV0c2VjcmV0\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), |_| None).unwrap();
+        let KeySource::Inline(key) = c.update_key_source() else {
+            panic!("inline key expected");
+        };
+        assert_eq!(key.algorithm, "hmac-sha256");
+        assert!(!format!("{c:?}").contains("c2VjcmV0c2VjcmV0"));
+        let primary: SocketAddr = "192.0.2.53:53".parse().unwrap();
+        assert!(
+            c.notify_targets(primary, &[primary, "192.0.2.54:53".parse().unwrap()])
+                .is_empty()
+        );
+        let c = Config::load(Some(&path), |k| {
+            (k == "DNSDESK_TRANSFER_KEY_FILE").then(|| "/x".to_owned())
+        })
+        .unwrap();
+        assert!(
+            matches!(c.transfer_key_source(), Some(KeySource::File(p)) if p == Path::new("/x"))
+        );
+        std::fs::write(
+            &path,
+            "[zone]\ntsig_key_file = \"/k\"\n[zone.tsig_key]\nname = \"a.\"\nsecret = \"c2VjcmV0\"\n",
+        )
+        .unwrap();
+        let e = Config::load(Some(&path), |_| None).unwrap_err();
+        assert!(e.to_string().starts_with("zone.tsig_key"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::{App, Timing, ZoneTarget};
 use crate::calendar::WorkCalendar;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, KeySource};
 use crate::letters::LetterStore;
 use crate::mailer::Mailer;
 use crate::store::sqlite::SqliteStore;
@@ -83,23 +83,44 @@ fn create_dir(dir: &Path) -> Result<(), StartError> {
     })
 }
 
+/// Reads a configured key.
+fn load_key(source: &KeySource) -> Result<TsigKey, StartError> {
+    match source {
+        KeySource::File(path) => TsigKey::read_file(path).map_err(|e| StartError::Key {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }),
+        KeySource::Inline(inline) => {
+            TsigKey::from_parts(&inline.name, &inline.algorithm, &inline.secret).map_err(|e| {
+                StartError::Key {
+                    path: "zone.tsig_key / zone.transfer_key in the config".to_owned(),
+                    message: e.to_string(),
+                }
+            })
+        }
+    }
+}
+
 /// Reads the update key, generating it first when dnsdesk runs its own
 /// server and none exists yet.
 fn load_or_generate_key(config: &Config) -> Result<TsigKey, StartError> {
-    let path = config.tsig_key_path();
+    let source = config.update_key_source();
+    let KeySource::File(path) = &source else {
+        return load_key(&source);
+    };
     let key_error = |message: String| StartError::Key {
         path: path.display().to_string(),
         message,
     };
     if path.exists() {
-        return TsigKey::read_file(&path).map_err(|e| key_error(e.to_string()));
+        return load_key(&source);
     }
     if !config.embedded_dns.enabled {
         return Err(key_error("does not exist".to_owned()));
     }
     let name = Name::from_ascii(GENERATED_KEY_NAME).map_err(|e| key_error(e.to_string()))?;
     let key = TsigKey::generate(name, TsigAlgorithm::HmacSha256);
-    key.write_file_new(&path)
+    key.write_file_new(path)
         .map_err(|e| key_error(e.to_string()))?;
     tracing::info!(path = %path.display(), "generated the TSIG update key (BIND format, mode 0600)");
     Ok(key)
@@ -121,6 +142,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     create_dir(&config.data_dir)?;
     let store = open_store(config).await?;
     let key = load_or_generate_key(config)?;
+    let transfer_key = match config.transfer_key_source() {
+        Some(source) => load_key(&source)?,
+        None => key.clone(),
+    };
     let zone = config.zone_name()?;
 
     let embedded = if config.embedded_dns.enabled {
@@ -149,6 +174,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     } else {
         config.zone.authoritative.clone()
     };
+    let notify = config.notify_targets(primary, &authoritative);
 
     let app = Arc::new(App {
         store,
@@ -157,6 +183,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             primary,
             authoritative,
             key,
+            transfer_key,
+            notify,
+            check_delegations: config.zone.check_delegations,
         },
         names: config.name_policy()?,
         records: config.record_policy(),
@@ -169,6 +198,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             ),
             max_backoff: std::time::Duration::from_secs(config.provisioning.max_backoff_secs),
             lease: std::time::Duration::from_secs(config.provisioning.lease_secs),
+            servfail_attempts: config.provisioning.servfail_attempts,
         },
         jobs_queued: Notify::new(),
         mail_queued: Notify::new(),

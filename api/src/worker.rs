@@ -11,12 +11,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use provisioner::client::{send_update, soa_serial};
-use provisioner::error::rcode_name;
+use provisioner::client::{send_notify, send_update, soa_serial};
+use provisioner::error::{UpdateError, rcode_name};
 use provisioner::name::display_name;
 use provisioner::plan::rr_text;
 use provisioner::verify::{
-    Expectation, ServerReport, Verdict, check_all, holds_exactly, observe, questions_for,
+    AddressSource, Expectation, NameServerReport, ServerReport, Verdict, check_all,
+    check_delegations, holds_exactly, observe, questions_for,
 };
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -24,7 +25,9 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::calendar::format_wib;
 use crate::error::ServiceError;
-use crate::model::{Actor, AttemptOutcome, Job, RequestState, ServerCheck, SubdomainRequest};
+use crate::model::{
+    Actor, AttemptOutcome, DnsAttempt, Job, RequestState, ServerCheck, SubdomainRequest,
+};
 use crate::service::{RequestPlan, plan_of};
 use crate::store::{JobEffect, JobFence, NewMail, StateChange, StoreError};
 
@@ -186,6 +189,7 @@ async fn provision(
     match result {
         Ok(()) => {
             let serial = soa_serial(target.primary, &target.zone, timeout).await.ok();
+            notify_secondaries(app, serial).await;
             app.store
                 .finish_attempt(
                     attempt,
@@ -238,6 +242,28 @@ async fn provision(
             settle(app, fence, request, RequestState::Conflict, reason).await?;
             Ok(None)
         }
+        Err(e)
+            if matches!(e, UpdateError::ServFail { .. })
+                && servfails_in_a_row(&attempts) + 1 >= app.timing.servfail_attempts =>
+        {
+            let reason = format!(
+                "{} ({} SERVFAIL answers in a row; a network admin can retry once the server is fixed)",
+                e.explain(&target.key.name, &target.zone, &planned.name),
+                app.timing.servfail_attempts
+            );
+            app.store
+                .finish_attempt(
+                    attempt,
+                    AttemptOutcome::Rejected,
+                    Some("SERVFAIL"),
+                    Some(&reason),
+                    None,
+                )
+                .await?;
+            tracing::error!(reference = %request.reference, %reason, "update keeps failing");
+            settle(app, fence, request, RequestState::Failed, reason).await?;
+            Ok(None)
+        }
         Err(e) if e.is_retryable() => {
             let outcome = if e.outcome_unknown() {
                 AttemptOutcome::Unknown
@@ -275,6 +301,67 @@ async fn provision(
             Ok(None)
         }
     }
+}
+
+/// Tells the secondaries the zone changed (RFC 1996), so they transfer now
+/// rather than after the primary's notify delay or their refresh timer.
+/// Best effort: a secondary that misses it still gets the primary's own
+/// NOTIFY, and verification waits for it either way.
+async fn notify_secondaries(app: &App, serial: Option<u32>) {
+    let target = &app.target;
+    let sends = target.notify.iter().map(|secondary| async move {
+        if let Err(e) = send_notify(
+            *secondary,
+            &target.zone,
+            serial,
+            None,
+            app.timing.dns_timeout,
+        )
+        .await
+        {
+            tracing::warn!(%secondary, error = %e, "NOTIFY not acknowledged");
+        }
+    });
+    futures_util::future::join_all(sends).await;
+}
+
+/// NOTIFYs again the secondaries that still serve an older serial: the
+/// NOTIFY after the update may have been lost, or never sent (dnsdesk
+/// stopped in between), and a primary that does not notify (the embedded
+/// one) would leave them waiting for their refresh timer.
+async fn nudge_laggards(app: &App, reports: &[ServerReport]) {
+    let target = &app.target;
+    let sends = reports
+        .iter()
+        .filter_map(|r| match r.verdict {
+            Verdict::Lagging { want, .. } if target.notify.contains(&r.server) => {
+                Some((r.server, want))
+            }
+            _ => None,
+        })
+        .map(|(secondary, serial)| async move {
+            if let Err(e) = send_notify(
+                secondary,
+                &target.zone,
+                Some(serial),
+                None,
+                app.timing.dns_timeout,
+            )
+            .await
+            {
+                tracing::warn!(%secondary, error = %e, "NOTIFY not acknowledged");
+            }
+        });
+    futures_util::future::join_all(sends).await;
+}
+
+/// How many of the latest attempts, in a row, were answered SERVFAIL.
+fn servfails_in_a_row(attempts: &[DnsAttempt]) -> usize {
+    attempts
+        .iter()
+        .rev()
+        .take_while(|a| a.rcode.as_deref() == Some("SERVFAIL"))
+        .count()
 }
 
 fn plan_lines(planned: &RequestPlan) -> Vec<String> {
@@ -348,7 +435,17 @@ async fn verify(
         planned.after.clone(),
         request.serial_after,
     )
-    .with_transfer_key(app.target.key.clone());
+    .with_transfer_key(app.target.transfer_key.clone());
+    let delegations = if app.target.check_delegations {
+        expectation.delegations()
+    } else {
+        Vec::new()
+    };
+    let addresses = AddressSource {
+        zone: app.target.zone.clone(),
+        zone_server: app.target.primary,
+        timeout: app.timing.dns_timeout,
+    };
     let deadline = request
         .verify_deadline
         .unwrap_or_else(|| app.now() + app.timing.verify_deadline);
@@ -361,10 +458,20 @@ async fn verify(
             app.timing.dns_timeout,
         )
         .await;
-        app.store
-            .record_checks(request.id, &to_checks(app.now(), &reports))
-            .await?;
-        if reports.iter().all(ServerReport::matches) {
+        nudge_laggards(app, &reports).await;
+        let served = reports.iter().all(ServerReport::matches);
+        // The child's servers are asked only once the parent serves the
+        // delegation everywhere: before that, lameness is beside the point.
+        let delegated = if served && !delegations.is_empty() {
+            check_delegations(&delegations, &addresses, app.timing.dns_timeout).await
+        } else {
+            Vec::new()
+        };
+        let mut checks = to_checks(app.now(), &reports);
+        checks.extend(delegation_checks(app.now(), &delegated));
+        app.store.record_checks(request.id, &checks).await?;
+        let lame: Vec<&NameServerReport> = delegated.iter().filter(|r| !r.serves_child()).collect();
+        if served && lame.is_empty() {
             let mail = confirmation_mail(app, request).await?;
             let active = app.store.activate(request.id, fence, mail).await?;
             app.mail_queued.notify_one();
@@ -373,14 +480,24 @@ async fn verify(
         }
         let now = app.now();
         if now >= deadline {
-            let reason = format!(
-                "Not every authoritative server serves the new records by the deadline: {}",
-                reports
-                    .iter()
-                    .map(describe_report)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
+            let reason = if served {
+                format!(
+                    "The delegation is lame: not every name server of the subdomain answers authoritatively for it by the deadline: {}",
+                    lame.iter()
+                        .map(|r| r.describe())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            } else {
+                format!(
+                    "Not every authoritative server serves the new records by the deadline: {}",
+                    reports
+                        .iter()
+                        .map(describe_report)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
             settle(app, fence, request, RequestState::Failed, reason).await?;
             return Ok(());
         }
@@ -400,6 +517,23 @@ fn to_checks(at: OffsetDateTime, reports: &[ServerReport]) -> Vec<ServerCheck> {
             server: r.server.to_string(),
             report: serde_json::to_value(r).unwrap_or(serde_json::Value::Null),
             matches: r.matches(),
+            checked_at: at,
+        })
+        .collect()
+}
+
+/// Delegated servers' answers, stored beside the zone's servers' under
+/// the server's name and address.
+fn delegation_checks(at: OffsetDateTime, reports: &[NameServerReport]) -> Vec<ServerCheck> {
+    reports
+        .iter()
+        .map(|r| ServerCheck {
+            server: match r.address {
+                Some(address) => format!("{} ({address})", r.server),
+                None => r.server.clone(),
+            },
+            report: serde_json::to_value(r).unwrap_or(serde_json::Value::Null),
+            matches: r.serves_child(),
             checked_at: at,
         })
         .collect()

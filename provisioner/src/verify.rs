@@ -5,12 +5,12 @@
 //! conflicting CNAME, a secondary may lag); only the servers' answers count.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, Record, RecordType, SerialNumber};
+use hickory_proto::rr::{Name, RData, Record, RecordType, SerialNumber};
 use serde::Serialize;
 
 use crate::client::{self, QueryAnswer};
@@ -324,4 +324,241 @@ pub fn holds_exactly<'a>(
         let expected = want.get(owner, *rtype).unwrap_or(&[]);
         same_rrset(have, expected)
     })
+}
+
+/// The DNS port delegated servers are asked on (NS records carry no port).
+pub const DNS_PORT: u16 = 53;
+
+/// A zone cut an update puts in place: the child zone and its name servers,
+/// with the addresses the parent zone gives for them (glue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegation {
+    pub child: Name,
+    pub servers: Vec<Name>,
+    /// Glue from the expectation, by server name.
+    pub glue: Vec<(Name, IpAddr)>,
+}
+
+impl Expectation {
+    /// Every delegation (NS RRset below the apex) the change leaves in
+    /// place, with its glue.
+    pub fn delegations(&self) -> Vec<Delegation> {
+        self.after
+            .records()
+            .filter(|r| r.record_type() == RecordType::NS && r.name != self.zone)
+            .fold(Vec::<Delegation>::new(), |mut cuts, record| {
+                let RData::NS(ns) = &record.data else {
+                    return cuts;
+                };
+                let target = ns.0.to_lowercase();
+                match cuts.iter_mut().find(|d| d.child == record.name) {
+                    Some(cut) => cut.servers.push(target),
+                    None => cuts.push(Delegation {
+                        child: record.name.clone(),
+                        servers: vec![target],
+                        glue: Vec::new(),
+                    }),
+                }
+                cuts
+            })
+            .into_iter()
+            .map(|mut cut| {
+                cut.glue = self
+                    .after
+                    .records()
+                    .filter(|r| cut.servers.contains(&r.name.to_lowercase()))
+                    .filter_map(|r| match &r.data {
+                        RData::A(a) => Some((r.name.to_lowercase(), IpAddr::V4(a.0))),
+                        RData::AAAA(a) => Some((r.name.to_lowercase(), IpAddr::V6(a.0))),
+                        _ => None,
+                    })
+                    .collect();
+                cut
+            })
+            .collect()
+    }
+}
+
+/// How one delegated server answered for its child zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum DelegationVerdict {
+    /// Answered the child's SOA with the AA bit: it serves the child zone.
+    Authoritative { serial: u32 },
+    /// Answered, but not as an authority for the child: a lame delegation
+    /// (RFC 1912 §2.8; RFC 8499 "lame delegation").
+    Lame { reason: String },
+    /// No address for the server name, or no answer at all.
+    Unreachable { error: String },
+}
+
+/// One delegated server's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NameServerReport {
+    /// The child zone.
+    pub child: String,
+    /// The server's name, from the NS record.
+    pub server: String,
+    /// The address asked, when one was found.
+    pub address: Option<SocketAddr>,
+    #[serde(flatten)]
+    pub verdict: DelegationVerdict,
+}
+
+impl NameServerReport {
+    /// True when the server answers authoritatively for the child.
+    pub fn serves_child(&self) -> bool {
+        matches!(self.verdict, DelegationVerdict::Authoritative { .. })
+    }
+
+    /// What the server said, for people.
+    pub fn describe(&self) -> String {
+        let at = self.address.map(|a| format!(" at {a}")).unwrap_or_default();
+        let what = match &self.verdict {
+            DelegationVerdict::Authoritative { serial } => {
+                format!("answers authoritatively (SOA serial {serial})")
+            }
+            DelegationVerdict::Lame { reason } => format!("lame: {reason}"),
+            DelegationVerdict::Unreachable { error } => format!("unreachable: {error}"),
+        };
+        format!("{} for {}{at}: {what}", self.server, self.child)
+    }
+}
+
+/// Where to find the addresses of name servers that have no glue: the
+/// managed zone's own servers for names inside it, the system's resolver
+/// for names elsewhere.
+#[derive(Debug, Clone)]
+pub struct AddressSource {
+    pub zone: Name,
+    /// An authoritative server of the managed zone.
+    pub zone_server: SocketAddr,
+    pub timeout: Duration,
+}
+
+impl AddressSource {
+    async fn addresses(
+        &self,
+        server: &Name,
+        glue: &[(Name, IpAddr)],
+    ) -> Result<Vec<IpAddr>, String> {
+        let glued: Vec<IpAddr> = glue
+            .iter()
+            .filter(|(name, _)| name == server)
+            .map(|(_, ip)| *ip)
+            .collect();
+        if !glued.is_empty() {
+            return Ok(glued);
+        }
+        if self.zone.zone_of(server) {
+            let mut found = Vec::new();
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                let reply = client::query(self.zone_server, server, rtype, self.timeout)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                found.extend(served_rrset(&reply, server, rtype).iter().filter_map(
+                    |r| match &r.data {
+                        RData::A(a) => Some(IpAddr::V4(a.0)),
+                        RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                        _ => None,
+                    },
+                ));
+            }
+            return if found.is_empty() {
+                Err(format!(
+                    "the zone has no address for {}",
+                    crate::name::display_name(server)
+                ))
+            } else {
+                Ok(found)
+            };
+        }
+        let host = crate::name::display_name(server);
+        let lookup = tokio::net::lookup_host((host.as_str(), DNS_PORT));
+        match tokio::time::timeout(self.timeout, lookup).await {
+            Err(_) => Err(format!("resolving {host} timed out")),
+            Ok(Err(e)) => Err(format!("cannot resolve {host}: {e}")),
+            Ok(Ok(addrs)) => Ok(addrs.map(|a| a.ip()).collect()),
+        }
+    }
+}
+
+/// Asks every server of every delegation, at every address it has, for
+/// the child's SOA without recursion, concurrently.
+pub async fn check_delegations(
+    delegations: &[Delegation],
+    source: &AddressSource,
+    timeout: Duration,
+) -> Vec<NameServerReport> {
+    let mut asks = Vec::new();
+    for cut in delegations {
+        for server in &cut.servers {
+            asks.push(check_name_server(cut, server, source, timeout));
+        }
+    }
+    join_all(asks).await.into_iter().flatten().collect()
+}
+
+async fn check_name_server(
+    cut: &Delegation,
+    server: &Name,
+    source: &AddressSource,
+    timeout: Duration,
+) -> Vec<NameServerReport> {
+    let child = crate::name::display_name(&cut.child);
+    let server_text = crate::name::display_name(server);
+    let addresses = match source.addresses(server, &cut.glue).await {
+        Ok(addresses) => addresses,
+        Err(error) => {
+            return vec![NameServerReport {
+                child,
+                server: server_text,
+                address: None,
+                verdict: DelegationVerdict::Unreachable { error },
+            }];
+        }
+    };
+    let asks = addresses.into_iter().map(|ip| {
+        let address = SocketAddr::new(ip, DNS_PORT);
+        let child = child.clone();
+        let server_text = server_text.clone();
+        async move {
+            let verdict = match client::query(address, &cut.child, RecordType::SOA, timeout).await {
+                Err(e) => DelegationVerdict::Unreachable {
+                    error: e.to_string(),
+                },
+                Ok(reply) => judge_child_soa(&reply, &cut.child),
+            };
+            NameServerReport {
+                child,
+                server: server_text,
+                address: Some(address),
+                verdict,
+            }
+        }
+    });
+    join_all(asks).await
+}
+
+/// An authority for `child` answers its SOA query with NOERROR, the AA bit
+/// and the SOA record owned by `child` itself.
+fn judge_child_soa(reply: &QueryAnswer, child: &Name) -> DelegationVerdict {
+    if reply.rcode != ResponseCode::NoError {
+        return DelegationVerdict::Lame {
+            reason: format!("answered {}", crate::error::rcode_name(reply.rcode)),
+        };
+    }
+    let soa = reply.answers.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) if r.name == *child => Some(soa.serial),
+        _ => None,
+    });
+    match (reply.authoritative, soa) {
+        (true, Some(serial)) => DelegationVerdict::Authoritative { serial },
+        (false, _) => DelegationVerdict::Lame {
+            reason: "answered without the AA bit: it is not authoritative for the zone".to_owned(),
+        },
+        (true, None) => DelegationVerdict::Lame {
+            reason: "answered authoritatively but without the zone's SOA: it serves a parent or another zone".to_owned(),
+        },
+    }
 }

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{Name, RecordType};
 use provisioner::client::{QueryAnswer, query};
+use provisioner::plan::{UpdatePlan, ZoneSlice};
+use provisioner::record::{RecordInput, RecordPolicy};
+use provisioner::tsig::TsigKey;
 use serde_json::{Value, json};
 
 /// How long anything in a test may take before it counts as hung.
@@ -148,6 +151,12 @@ impl Site {
 
     /// Starts `dnsdesk serve` and waits for its ready line.
     pub fn start(&self) -> Instance {
+        self.start_with_env(&[])
+    }
+
+    /// Starts `dnsdesk serve` with extra environment variables (which
+    /// override the config file) and waits for its ready line.
+    pub fn start_with_env(&self, env: &[(&str, String)]) -> Instance {
         if !self.config_path().exists() {
             self.write_config("");
         }
@@ -156,6 +165,7 @@ impl Site {
             .arg(self.config_path())
             .arg("serve")
             .env_remove("DNSDESK_CONFIG")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("DNSDESK_HTTP_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
@@ -379,6 +389,33 @@ impl Instance {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Writes `ip` as the A record of `name` straight into the zone at
+/// `server`, signed with `key`, as an admin with nsupdate would, behind
+/// dnsdesk's back.
+pub async fn out_of_band_a(server: SocketAddr, key: &TsigKey, name: &str, ip: &str) {
+    let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
+    let owner = Name::from_ascii(format!("{name}.")).unwrap();
+    let specs = RecordPolicy::default()
+        .parse_records(
+            &owner,
+            &[RecordInput {
+                rtype: "A".into(),
+                value: ip.into(),
+                ttl: Some(300),
+                glue: vec![],
+            }],
+        )
+        .unwrap();
+    let plan = UpdatePlan::between(
+        &zone,
+        &ZoneSlice::default(),
+        &ZoneSlice::from_specs(&owner, &specs),
+    );
+    provisioner::client::send_update(server, key, plan.to_message(), Duration::from_secs(2))
+        .await
+        .unwrap();
 }
 
 /// Asks `server` for `name`/`rtype` (RD=0) and returns the answer.
