@@ -5,8 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use api::audit::AuditActor;
 use api::config::Config;
 use api::service::admin;
+use api::service::audit as service_audit;
 use clap::{Parser, Subcommand};
 
 /// Subdomain provisioning for kalbarprov.go.id.
@@ -40,6 +42,25 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain from the first entry and compare it with
+    /// the checkpoints; names the first broken entry and exits 1 if any.
+    Verify {
+        /// The checkpoint file (default: audit.checkpoint_file).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Write a checkpoint of the chain's head now (and mail it to
+    /// audit.checkpoint_recipients).
+    Checkpoint,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,7 +142,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = api::server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let agency = admin::add_agency(store.as_ref(), &code, &name, &email)
+            let agency = admin::add_agency(store.as_ref(), &code, &name, &email, console())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("agency {} added ({})", agency.code, agency.name);
@@ -138,9 +159,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = api::server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let user = admin::add_user(store.as_ref(), &username, &role, agency.as_deref(), None)
-                .await
-                .map_err(|e| e.to_string())?;
+            let user = admin::add_user(
+                store.as_ref(),
+                &username,
+                &role,
+                agency.as_deref(),
+                None,
+                console(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!("user {} added with role {}", user.username, user.role);
             Ok(())
         }
@@ -150,12 +178,62 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = api::server::open_store(&config)
                 .await
                 .map_err(|e| e.to_string())?;
-            let token = admin::create_token(store.as_ref(), &username)
+            let token = admin::create_token(store.as_ref(), &username, console())
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("token for {username} (shown once; only its hash is stored):");
             let mut out = std::io::stdout().lock();
             writeln!(out, "{token}").map_err(|e| e.to_string())
+        }
+        Command::Audit { action } => audit(&config, action).await,
+    }
+}
+
+/// Who runs a console command, for the audit log: the login name.
+fn console() -> AuditActor {
+    let who = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    AuditActor::Console(who)
+}
+
+async fn audit(config: &Config, action: AuditCommand) -> Result<(), String> {
+    let store = api::server::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    match action {
+        AuditCommand::Verify { checkpoints } => {
+            let path = checkpoints.unwrap_or_else(|| config.checkpoint_path());
+            let verified = service_audit::verify(store.as_ref(), &path)
+                .await
+                .map_err(|e| format!("audit log NOT intact: {e}"))?;
+            println!(
+                "audit log intact: {} entries, head {}, {} checkpoint(s) in {} agree",
+                verified.entries,
+                verified.head,
+                verified.checkpoints,
+                path.display()
+            );
+            Ok(())
+        }
+        AuditCommand::Checkpoint => {
+            let path = config.checkpoint_path();
+            let mark = service_audit::checkpoint(
+                store.as_ref(),
+                &path,
+                &config.audit.checkpoint_recipients,
+                console(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!(
+                "checkpoint written to {}: {} entries, head {}",
+                path.display(),
+                mark.seq,
+                mark.hash
+            );
+            Ok(())
         }
     }
 }

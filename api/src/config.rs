@@ -51,6 +51,31 @@ pub struct Config {
     pub embedded_dns: EmbeddedDnsConfig,
     pub provisioning: ProvisioningConfig,
     pub mail: MailSettings,
+    pub audit: AuditSettings,
+}
+
+/// The audit log's checkpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Where checkpoints (the chain's head, one JSON line each) are
+    /// appended; best on storage the database's admins cannot rewrite.
+    /// Defaults to `<data_dir>/audit-checkpoints.jsonl`.
+    pub checkpoint_file: Option<PathBuf>,
+    /// Seconds between checkpoints (default: daily).
+    pub checkpoint_interval_secs: u64,
+    /// Who gets each checkpoint by e-mail (network admins).
+    pub checkpoint_recipients: Vec<String>,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_file: None,
+            checkpoint_interval_secs: 86_400,
+            checkpoint_recipients: Vec::new(),
+        }
+    }
 }
 
 /// The HTTP API.
@@ -200,6 +225,7 @@ impl Default for Config {
             embedded_dns: EmbeddedDnsConfig::default(),
             provisioning: ProvisioningConfig::default(),
             mail: MailSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -390,6 +416,12 @@ impl Config {
                 "dns_timeout_secs and lease_secs must be at least 1",
             ));
         }
+        if self.audit.checkpoint_interval_secs == 0 {
+            return Err(invalid(
+                "audit.checkpoint_interval_secs",
+                "must be at least 1",
+            ));
+        }
         if self.provisioning.servfail_attempts == 0 {
             return Err(invalid(
                 "provisioning.servfail_attempts",
@@ -500,6 +532,14 @@ impl Config {
     /// Letters are kept here, by content hash.
     pub fn letters_dir(&self) -> PathBuf {
         self.data_dir.join("letters")
+    }
+
+    /// The audit checkpoint file.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.audit
+            .checkpoint_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoints.jsonl"))
     }
 
     /// `.eml` files go here when no SMTP relay is configured.

@@ -5,6 +5,7 @@
 //! verify) → store → outbox.
 
 pub mod app;
+pub mod audit;
 pub mod calendar;
 pub mod config;
 pub mod error;

@@ -13,6 +13,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::app::{App, Timing, ZoneTarget};
+use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::calendar::WorkCalendar;
 use crate::config::{Config, ConfigError, KeySource};
 use crate::letters::LetterStore;
@@ -203,6 +204,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         jobs_queued: Notify::new(),
         mail_queued: Notify::new(),
     });
+    record_start(&app, config).await?;
     let mailer = Mailer::from_settings(&config.mail, config.outbox_dir())
         .map_err(|e| StartError::Mail(e.to_string()))?;
 
@@ -210,6 +212,13 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let mut tasks = vec![
         tokio::spawn(crate::worker::run(app.clone(), watcher.clone())),
         tokio::spawn(crate::outbox::run(app.clone(), mailer, watcher.clone())),
+        tokio::spawn(checkpoints(
+            app.clone(),
+            config.checkpoint_path(),
+            config.audit.checkpoint_recipients.clone(),
+            std::time::Duration::from_secs(config.audit.checkpoint_interval_secs),
+            watcher.clone(),
+        )),
     ];
     let listener = TcpListener::bind(config.http.listen)
         .await
@@ -255,6 +264,73 @@ impl Running {
             && let Err(e) = server.shutdown().await
         {
             tracing::warn!(error = %e, "embedded DNS server did not stop cleanly");
+        }
+    }
+}
+
+/// Puts the start and what it runs with in the audit log: the zone, its
+/// servers and the keys' names (never their secrets).
+async fn record_start(app: &App, config: &Config) -> Result<(), StartError> {
+    let t = &app.target;
+    let addrs = |list: &[SocketAddr]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let detail = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "zone": provisioner::name::display_name(&t.zone),
+        "primary": t.primary.to_string(),
+        "authoritative": addrs(&t.authoritative),
+        "notify": addrs(&t.notify),
+        "embedded_dns": config.embedded_dns.enabled,
+        "update_key": format!("{} ({})", provisioner::name::display_name(&t.key.name), t.key.algorithm),
+        "transfer_key": format!("{} ({})", provisioner::name::display_name(&t.transfer_key.name), t.transfer_key.algorithm),
+        "check_delegations": t.check_delegations,
+    });
+    app.store
+        .append_audit(
+            AuditEvent::new(AuditAction::ServiceStarted, AuditActor::System).with_detail(detail),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Writes an audit checkpoint now if the last one is older than
+/// `interval` (or there is none), then every `interval`.
+async fn checkpoints(
+    app: Arc<App>,
+    path: std::path::PathBuf,
+    recipients: Vec<String>,
+    interval: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let last = crate::audit::read_checkpoints(&path)
+        .ok()
+        .and_then(|marks| marks.last().map(|m| m.at));
+    let mut wait = match last {
+        Some(at) => std::time::Duration::try_from(at + interval - app.now())
+            .unwrap_or(std::time::Duration::ZERO),
+        None => std::time::Duration::ZERO,
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        match crate::service::audit::checkpoint(
+            app.store.as_ref(),
+            &path,
+            &recipients,
+            AuditActor::System,
+        )
+        .await
+        {
+            Ok(mark) => {
+                app.mail_queued.notify_one();
+                tracing::info!(seq = mark.seq, path = %path.display(), "audit checkpoint written");
+                wait = interval;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, path = %path.display(), "cannot write the audit checkpoint; retrying in a minute");
+                wait = std::time::Duration::from_secs(60);
+            }
         }
     }
 }

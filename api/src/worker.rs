@@ -169,6 +169,8 @@ async fn provision(
     }
 
     let lines = plan_lines(planned);
+    // For the record: the serial the update starts from.
+    let serial_before = soa_serial(target.primary, &target.zone, timeout).await.ok();
     let attempt = app
         .store
         .begin_attempt(
@@ -177,6 +179,7 @@ async fn provision(
             &target.primary.to_string(),
             &display_name(&target.key.name),
             &lines,
+            serial_before,
         )
         .await?;
     let result = send_update(

@@ -92,18 +92,23 @@ impl Site {
         ));
     }
 
-    /// Runs a CLI command against this site's database; returns stdout.
-    pub fn cli(&self, args: &[&str]) -> String {
+    /// Runs a CLI command against this site's database, whatever its exit.
+    pub fn cli_output(&self, args: &[&str]) -> std::process::Output {
         if !self.config_path().exists() {
             self.write_config("");
         }
-        let out = Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
+        Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
             .arg("--config")
             .arg(self.config_path())
             .args(args)
             .env_remove("DNSDESK_CONFIG")
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Runs a CLI command against this site's database; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.cli_output(args);
         assert!(
             out.status.success(),
             "dnsdesk {args:?} failed: {}",
@@ -367,6 +372,14 @@ impl Instance {
             .post(&format!("/api/v1/requests/{id}/approve"), token, json!({}))
             .await;
         assert_eq!(got.status, 200, "approve {id}: {:?}", got.body);
+    }
+
+    /// Files a request for `name` with its letter, approves it and waits
+    /// until it is active; returns its detail.
+    pub async fn provision(&self, pd: &str, reviewer: &str, name: &str, records: Value) -> Value {
+        let id = self.file(pd, name, records).await;
+        self.approve(id, reviewer).await;
+        self.wait_for_state(id, pd, "active").await
     }
 
     /// Polls a request until it reaches `state` (panics on another final

@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use crate::letters::MAX_LETTER_BYTES;
 
+pub mod audit;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -39,6 +40,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/requests/{id}/retry", post(requests::retry))
         .route("/subdomains", get(subdomains::list))
         .route("/subdomains/{name}", get(subdomains::get))
+        .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(256 * 1024));
     Router::new()

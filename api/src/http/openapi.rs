@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{dto, error, requests, subdomains};
+use super::{audit, dto, error, requests, subdomains};
 use crate::model::{RequestKind, RequestState};
 use crate::service::submit::RequestInput;
 
@@ -16,13 +16,13 @@ use crate::service::submit::RequestInput;
         requests::create, requests::list, requests::get, requests::revise,
         requests::put_letter, requests::get_letter,
         requests::approve, requests::reject, requests::request_revision, requests::retry,
-        subdomains::list, subdomains::get,
+        subdomains::list, subdomains::get, audit::list,
     ),
     components(schemas(
         RequestInput, RequestKind, RequestState, dto::RecordDoc, dto::RequestView, dto::RequestPage,
         dto::PlanView, dto::TransitionView, dto::AttemptView, dto::ServerView, dto::LetterView,
         dto::AgencyRef, dto::SubdomainView, dto::SubdomainPage, dto::DecisionInput,
-        error::ErrorBody, error::ErrorDetail,
+        error::ErrorBody, error::ErrorDetail, audit::AuditPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::error::ServiceError;
 use crate::model::{Agency, Role, User};
 use crate::store::{NewAgency, NewUser, Store};
@@ -19,6 +20,7 @@ pub async fn add_agency(
     code: &str,
     name: &str,
     email: &str,
+    by: AuditActor,
 ) -> Result<Agency, ServiceError> {
     let code = code.trim().to_ascii_uppercase();
     if !(2..=20).contains(&code.len())
@@ -37,11 +39,14 @@ pub async fn add_agency(
     }
     let email = check_email(email)?;
     Ok(store
-        .create_agency(NewAgency {
-            code,
-            name: name.to_owned(),
-            email,
-        })
+        .create_agency(
+            NewAgency {
+                code,
+                name: name.to_owned(),
+                email,
+            },
+            by,
+        )
         .await?)
 }
 
@@ -52,6 +57,7 @@ pub async fn add_user(
     role: &str,
     agency_code: Option<&str>,
     password_hash: Option<String>,
+    by: AuditActor,
 ) -> Result<User, ServiceError> {
     let username = username.trim().to_ascii_lowercase();
     if !(2..=64).contains(&username.len())
@@ -87,18 +93,25 @@ pub async fn add_user(
         (_, None) => None,
     };
     Ok(store
-        .create_user(NewUser {
-            username,
-            role,
-            agency_id,
-            password_hash,
-        })
+        .create_user(
+            NewUser {
+                username,
+                role,
+                agency_id,
+                password_hash,
+            },
+            by,
+        )
         .await?)
 }
 
 /// Creates an API token for a user and returns it: the only time it is
 /// ever shown. Only its SHA-256 is stored.
-pub async fn create_token(store: &dyn Store, username: &str) -> Result<String, ServiceError> {
+pub async fn create_token(
+    store: &dyn Store,
+    username: &str,
+    by: AuditActor,
+) -> Result<String, ServiceError> {
     let user = store
         .user_by_username(&username.trim().to_ascii_lowercase())
         .await?
@@ -106,20 +119,29 @@ pub async fn create_token(store: &dyn Store, username: &str) -> Result<String, S
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    store.create_token(user.id, &token_hash(&token)).await?;
+    store.create_token(user.id, &token_hash(&token), by).await?;
     Ok(token)
 }
 
 /// The user a bearer token belongs to.
 pub async fn authenticate(store: &dyn Store, token: &str) -> Result<User, ServiceError> {
     let token = token.trim();
-    if !token.starts_with(TOKEN_PREFIX) {
-        return Err(ServiceError::Unauthenticated);
-    }
+    let reason = if token.starts_with(TOKEN_PREFIX) {
+        match store.user_by_token(&token_hash(token)).await? {
+            Some(user) => return Ok(user),
+            None => "unknown or revoked token, or a disabled user",
+        }
+    } else {
+        "not a dnsdesk token"
+    };
+    // On record, without the token (a mistyped one may be nearly right).
     store
-        .user_by_token(&token_hash(token))
-        .await?
-        .ok_or(ServiceError::Unauthenticated)
+        .append_audit(
+            AuditEvent::new(AuditAction::AuthFailed, AuditActor::Anonymous)
+                .with_detail(serde_json::json!({ "method": "bearer token", "reason": reason })),
+        )
+        .await?;
+    Err(ServiceError::Unauthenticated)
 }
 
 fn token_hash(token: &str) -> String {

@@ -12,6 +12,7 @@ use crate::model::{AgencyId, Role, SubdomainRequest, User};
 use crate::store::StoreError;
 
 pub mod admin;
+pub mod audit;
 pub mod review;
 pub mod submit;
 pub mod views;

@@ -146,7 +146,10 @@ pub async fn attach_letter(
     require_pd(user)?;
     visible_request(app, user, id).await?;
     let letter = app.letters.save(bytes)?;
-    Ok(app.store.attach_letter(id, letter).await?)
+    Ok(app
+        .store
+        .attach_letter(id, letter, Actor::User(user.id))
+        .await?)
 }
 
 async fn validate(

@@ -8,6 +8,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::audit::{AuditActor, AuditEntry, AuditEvent};
 use provisioner::record::RecordInput;
 use time::{Date, OffsetDateTime};
 
@@ -229,16 +231,23 @@ pub struct NameClaim {
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     // --- agencies, users, tokens ---
 
-    async fn create_agency(&self, new: NewAgency) -> StoreResult<Agency>;
+    /// Every write below that changes something appends its audit entry
+    /// in the same transaction (see [`crate::audit`]).
+    async fn create_agency(&self, new: NewAgency, by: AuditActor) -> StoreResult<Agency>;
     async fn agency(&self, id: AgencyId) -> StoreResult<Option<Agency>>;
     async fn agency_by_code(&self, code: &str) -> StoreResult<Option<Agency>>;
     async fn list_agencies(&self) -> StoreResult<Vec<Agency>>;
-    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    async fn create_user(&self, new: NewUser, by: AuditActor) -> StoreResult<User>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     /// Stores the SHA-256 (hex) of a new API token; the token itself is
     /// never stored.
-    async fn create_token(&self, user_id: UserId, token_hash: &str) -> StoreResult<()>;
+    async fn create_token(
+        &self,
+        user_id: UserId,
+        token_hash: &str,
+        by: AuditActor,
+    ) -> StoreResult<()>;
     /// The enabled user a token hash belongs to; notes its last use.
     async fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>>;
 
@@ -256,7 +265,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn transitions(&self, id: RequestId) -> StoreResult<Vec<Transition>>;
     /// Records the letter of a request in `submitted` or
     /// `revision_requested`; bumps the version.
-    async fn attach_letter(&self, id: RequestId, letter: Letter) -> StoreResult<SubdomainRequest>;
+    async fn attach_letter(
+        &self,
+        id: RequestId,
+        letter: Letter,
+        by: Actor,
+    ) -> StoreResult<SubdomainRequest>;
     /// Replaces the content of a request in `revision_requested` and moves
     /// it back to `submitted`, with a transition.
     async fn revise_request(
@@ -315,6 +329,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         server: &str,
         key_name: &str,
         message: &[String],
+        serial_before: Option<u32>,
     ) -> StoreResult<i64>;
     async fn finish_attempt(
         &self,
@@ -326,7 +341,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
     /// Oldest first.
     async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>>;
-    /// Stores each server's latest answer (one row per server).
+    /// Stores each server's latest answer (one row per server); answers
+    /// that differ from a server's previous one are audited.
     async fn record_checks(&self, request_id: RequestId, checks: &[ServerCheck])
     -> StoreResult<()>;
     async fn checks(&self, request_id: RequestId) -> StoreResult<Vec<ServerCheck>>;
@@ -339,4 +355,37 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stops delivering a mail that was refused for good; it stays in the
     /// table, with the error, for an admin.
     async fn abandon_mail(&self, id: i64, error: &str) -> StoreResult<()>;
+    /// Queues a mail on its own (checkpoints, notices).
+    async fn queue_mail(&self, mail: NewMail) -> StoreResult<()>;
+
+    // --- audit ---
+
+    /// Appends an action that changes nothing else (a failed sign-in, a
+    /// start, a checkpoint).
+    async fn append_audit(&self, event: AuditEvent) -> StoreResult<AuditEntry>;
+    /// Entries matching `filter`, newest first.
+    async fn audit_page(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>>;
+    /// Up to `limit` entries after `after_seq`, oldest first: the chain, in
+    /// order, for verification and export.
+    async fn audit_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// The last entry's number and hash.
+    async fn audit_head(&self) -> StoreResult<(i64, String)>;
+}
+
+/// Which audit entries to read; times in milliseconds since the epoch.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// At or after.
+    pub from: Option<i64>,
+    /// Before.
+    pub to: Option<i64>,
+    pub agency_id: Option<i64>,
+    /// The name itself or anything below it.
+    pub name: Option<String>,
+    /// `user:NAME`, `system`, `console:NAME` or `anonymous`.
+    pub actor: Option<String>,
+    /// An action (`request.approved`) or a family (`dns`).
+    pub action: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
 }

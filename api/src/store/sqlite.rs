@@ -12,22 +12,25 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
 
+use crate::audit::{AuditAction, AuditActor, AuditEntry, AuditEvent};
 use crate::model::{
     Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, Job, Letter, OutgoingMail, RequestId,
     RequestState, ServerCheck, Subdomain, SubdomainRequest, Transition, User, UserId,
 };
 use crate::store::{
-    JobEffect, JobFence, NameClaim, NewAgency, NewMail, NewRequest, NewUser, Page, RequestFilter,
-    RequestRevision, StateChange, Store, StoreResult,
+    AuditFilter, JobEffect, JobFence, NameClaim, NewAgency, NewMail, NewRequest, NewUser, Page,
+    RequestFilter, RequestRevision, StateChange, Store, StoreError, StoreResult,
 };
 
 mod accounts;
+mod audit;
 mod catalogue;
 mod codec;
 mod jobs;
@@ -119,8 +122,16 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_agency(&self, new: NewAgency) -> StoreResult<Agency> {
-        accounts::create_agency(&self.pool, new).await
+    async fn create_agency(&self, new: NewAgency, by: AuditActor) -> StoreResult<Agency> {
+        let mut tx = self.begin_write().await?;
+        let agency = accounts::create_agency(&mut *tx, new).await?;
+        let mut event = AuditEvent::new(AuditAction::AgencyCreated, by).with_detail(json!({
+            "code": agency.code, "name": agency.name, "email": agency.email,
+        }));
+        event.agency_id = Some(agency.id);
+        audit::append(&mut tx, &event, now_ms()).await?;
+        tx.commit().await?;
+        Ok(agency)
     }
 
     async fn agency(&self, id: AgencyId) -> StoreResult<Option<Agency>> {
@@ -135,8 +146,16 @@ impl Store for SqliteStore {
         accounts::list_agencies(&self.pool).await
     }
 
-    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        accounts::create_user(&self.pool, new).await
+    async fn create_user(&self, new: NewUser, by: AuditActor) -> StoreResult<User> {
+        let mut tx = self.begin_write().await?;
+        let user = accounts::create_user(&mut *tx, new).await?;
+        let mut event = AuditEvent::new(AuditAction::UserCreated, by).with_detail(json!({
+            "username": user.username, "role": user.role.as_str(),
+        }));
+        event.agency_id = user.agency_id;
+        audit::append(&mut tx, &event, now_ms()).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -147,8 +166,24 @@ impl Store for SqliteStore {
         accounts::user_by_username(&self.pool, username).await
     }
 
-    async fn create_token(&self, user_id: UserId, token_hash: &str) -> StoreResult<()> {
-        accounts::create_token(&self.pool, user_id, token_hash).await
+    async fn create_token(
+        &self,
+        user_id: UserId,
+        token_hash: &str,
+        by: AuditActor,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        accounts::create_token(&mut *tx, user_id, token_hash).await?;
+        let user = accounts::user(&mut *tx, user_id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        // Who the token is for; never the token or its hash.
+        let mut event = AuditEvent::new(AuditAction::TokenCreated, by)
+            .with_detail(json!({ "for_user": user.username }));
+        event.agency_id = user.agency_id;
+        audit::append(&mut tx, &event, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
@@ -160,6 +195,21 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         let id = requests::insert(&mut tx, &new).await?;
         let request = requests::fetch_written(&mut tx, id).await?;
+        let event = AuditEvent::new(
+            AuditAction::RequestSubmitted,
+            AuditActor::User(new.submitted_by),
+        )
+        .with_detail(json!({
+            "reference": request.reference,
+            "kind": new.kind.as_str(),
+            "records": new.records,
+            "previous_records": new.previous_records,
+            "purpose": new.purpose,
+            "letter_number": new.letter_number,
+            "letter_date": new.letter_date.to_string(),
+            "due_at": to_ms(new.due_at),
+        }));
+        audit::append_for_request(&mut tx, id, event, now_ms()).await?;
         tx.commit().await?;
         Ok(request)
     }
@@ -181,9 +231,18 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(request = %id))]
-    async fn attach_letter(&self, id: RequestId, letter: Letter) -> StoreResult<SubdomainRequest> {
+    async fn attach_letter(
+        &self,
+        id: RequestId,
+        letter: Letter,
+        by: Actor,
+    ) -> StoreResult<SubdomainRequest> {
+        let now = now_ms();
         let mut tx = self.begin_write().await?;
-        requests::attach_letter(&mut tx, id, &letter, now_ms()).await?;
+        requests::attach_letter(&mut tx, id, &letter, now).await?;
+        let event = AuditEvent::new(AuditAction::LetterUploaded, by.into())
+            .with_detail(json!({ "sha256": letter.sha256, "size": letter.size }));
+        audit::append_for_request(&mut tx, id, event, now).await?;
         let request = requests::fetch_written(&mut tx, id).await?;
         tx.commit().await?;
         Ok(request)
@@ -196,8 +255,17 @@ impl Store for SqliteStore {
         revision: RequestRevision,
         actor: Actor,
     ) -> StoreResult<SubdomainRequest> {
+        let now = now_ms();
         let mut tx = self.begin_write().await?;
-        requests::revise(&mut tx, id, &revision, actor, now_ms()).await?;
+        requests::revise(&mut tx, id, &revision, actor, now).await?;
+        let event = AuditEvent::new(AuditAction::RequestRevised, actor.into()).with_detail(json!({
+            "records": revision.records,
+            "previous_records": revision.previous_records,
+            "purpose": revision.purpose,
+            "letter_number": revision.letter_number,
+            "letter_date": revision.letter_date.to_string(),
+        }));
+        audit::append_for_request(&mut tx, id, event, now).await?;
         let request = requests::fetch_written(&mut tx, id).await?;
         tx.commit().await?;
         Ok(request)
@@ -209,8 +277,10 @@ impl Store for SqliteStore {
         fields(request = %change.request_id, from = %change.from, to = %change.to)
     )]
     async fn transition(&self, change: StateChange) -> StoreResult<SubdomainRequest> {
+        let now = now_ms();
         let mut tx = self.begin_write().await?;
-        requests::apply_change(&mut tx, &change, now_ms()).await?;
+        requests::apply_change(&mut tx, &change, now).await?;
+        audit::append_for_request(&mut tx, change.request_id, change_event(&change), now).await?;
         let request = requests::fetch_written(&mut tx, change.request_id).await?;
         tx.commit().await?;
         Ok(request)
@@ -234,6 +304,7 @@ impl Store for SqliteStore {
         change.job = JobEffect::Finish(fence);
         let mut tx = self.begin_write().await?;
         requests::apply_change(&mut tx, &change, now).await?;
+        audit::append_for_request(&mut tx, id, change_event(&change), now).await?;
         let request = requests::fetch_written(&mut tx, id).await?;
         catalogue::apply(&mut *tx, &request, now).await?;
         outbox::queue(&mut *tx, Some(id), &mail, now).await?;
@@ -294,15 +365,29 @@ impl Store for SqliteStore {
         server: &str,
         key_name: &str,
         message: &[String],
+        serial_before: Option<u32>,
     ) -> StoreResult<i64> {
         let attempt = jobs::NewAttempt {
             request_id,
             server,
             key_name,
             message,
+            serial_before,
         };
+        let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let id = jobs::begin_attempt(&mut tx, fence, attempt, now_ms()).await?;
+        let id = jobs::begin_attempt(&mut tx, fence, attempt, now).await?;
+        // Before the UPDATE leaves: an update whose answer is lost in a
+        // crash is on record all the same.
+        let event =
+            AuditEvent::new(AuditAction::DnsUpdateSent, AuditActor::System).with_detail(json!({
+                "attempt": id,
+                "server": server,
+                "key": key_name,
+                "message": message,
+                "serial_before": serial_before,
+            }));
+        audit::append_for_request(&mut tx, request_id, event, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -321,7 +406,25 @@ impl Store for SqliteStore {
             detail,
             serial_after,
         };
-        jobs::finish_attempt(&self.pool, attempt_id, end, now_ms()).await
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        jobs::finish_attempt(&mut *tx, attempt_id, end, now).await?;
+        let row = jobs::attempt(&mut *tx, attempt_id).await?;
+        let event = AuditEvent::new(AuditAction::DnsUpdateAnswered, AuditActor::System)
+            .with_detail(json!({
+                "attempt": attempt_id,
+                "server": row.server,
+                "key": row.key_name,
+                "outcome": outcome.as_str(),
+                "rcode": rcode,
+                "detail": detail,
+                "serial_before": row.serial_before,
+                "serial_after": serial_after,
+                "duration_ms": now - row.started_at_ms,
+            }));
+        audit::append_for_request(&mut tx, row.request_id, event, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>> {
@@ -333,8 +436,26 @@ impl Store for SqliteStore {
         request_id: RequestId,
         checks: &[ServerCheck],
     ) -> StoreResult<()> {
+        let now = now_ms();
         let mut tx = self.begin_write().await?;
+        let before = jobs::checks(&mut *tx, request_id).await?;
         jobs::record_checks(&mut tx, request_id, checks).await?;
+        // Each server's answer is audited when it differs from its last
+        // one: a verification polls often, and repeats say nothing new.
+        for check in checks {
+            let seen = before.iter().any(|b| {
+                b.server == check.server && b.matches == check.matches && b.report == check.report
+            });
+            if !seen {
+                let event = AuditEvent::new(AuditAction::DnsVerification, AuditActor::System)
+                    .with_detail(json!({
+                        "server": check.server,
+                        "matches": check.matches,
+                        "report": check.report,
+                    }));
+                audit::append_for_request(&mut tx, request_id, event, now).await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -358,4 +479,42 @@ impl Store for SqliteStore {
     async fn abandon_mail(&self, id: i64, error: &str) -> StoreResult<()> {
         outbox::abandon(&self.pool, id, error, now_ms()).await
     }
+
+    async fn queue_mail(&self, mail: NewMail) -> StoreResult<()> {
+        outbox::queue(&self.pool, None, &mail, now_ms()).await
+    }
+
+    async fn append_audit(&self, event: AuditEvent) -> StoreResult<AuditEntry> {
+        let mut tx = self.begin_write().await?;
+        let entry = audit::append(&mut tx, &event, now_ms()).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    async fn audit_page(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>> {
+        let mut tx = self.pool.begin().await?;
+        let page = audit::list(&mut tx, filter).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    async fn audit_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        audit::range(&self.pool, after_seq, limit).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<(i64, String)> {
+        audit::head(&self.pool).await
+    }
+}
+
+/// The audit entry of a state change.
+fn change_event(change: &StateChange) -> AuditEvent {
+    AuditEvent::new(AuditAction::RequestState(change.to), change.actor.into()).with_detail(json!({
+        "from": change.from.as_str(),
+        "to": change.to.as_str(),
+        "note": change.note,
+        "reason": change.reason,
+        "approved_digest": change.approved_digest,
+        "serial_after": change.serial_after,
+    }))
 }

@@ -218,6 +218,7 @@ pub(super) struct NewAttempt<'a> {
     pub server: &'a str,
     pub key_name: &'a str,
     pub message: &'a [String],
+    pub serial_before: Option<u32>,
 }
 
 /// Writes `attempt` as `sending`, if `fence` still holds the job.
@@ -229,14 +230,16 @@ pub(super) async fn begin_attempt(
 ) -> StoreResult<i64> {
     check_fence(&mut *conn, fence).await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, started_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, serial_before,
+             started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(attempt.request_id.0)
     .bind(attempt.server)
     .bind(attempt.key_name)
     .bind(Json(attempt.message))
     .bind(AttemptOutcome::Sending.as_str())
+    .bind(attempt.serial_before.map(i64::from))
     .bind(now_ms)
     .fetch_one(conn)
     .await?;
@@ -274,6 +277,34 @@ pub(super) async fn finish_attempt(
         return Err(StoreError::NotFound("attempt"));
     }
     Ok(())
+}
+
+/// What the audit entry of an attempt's end repeats from its start.
+pub(super) struct AttemptStart {
+    pub request_id: RequestId,
+    pub server: String,
+    pub key_name: String,
+    pub serial_before: Option<i64>,
+    pub started_at_ms: i64,
+}
+
+pub(super) async fn attempt(ex: impl SqliteExecutor<'_>, id: i64) -> StoreResult<AttemptStart> {
+    let row: Option<(i64, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT request_id, server, key_name, serial_before, started_at FROM dns_attempts
+         WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    let (request_id, server, key_name, serial_before, started_at_ms) =
+        row.ok_or(StoreError::NotFound("attempt"))?;
+    Ok(AttemptStart {
+        request_id: RequestId(request_id),
+        server,
+        key_name,
+        serial_before,
+        started_at_ms,
+    })
 }
 
 /// A request's attempts, oldest first.

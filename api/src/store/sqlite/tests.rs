@@ -11,6 +11,7 @@ use time::macros::{date, datetime};
 
 use super::SqliteStore;
 use super::codec::{from_ms, to_ms};
+use crate::audit::AuditActor;
 use crate::model::{
     Actor, AgencyId, AttemptOutcome, Job, Letter, RequestId, RequestKind, RequestState, Role,
     ServerCheck, SubdomainRequest, Transition, UserId,
@@ -19,6 +20,11 @@ use crate::store::{
     Constraint, JobEffect, JobFence, NameClaim, NewAgency, NewMail, NewRequest, NewUser,
     RequestFilter, RequestRevision, StateChange, Store, StoreError, StoreResult,
 };
+
+/// The actor of accounts made by the tests, as by the CLI.
+fn console() -> AuditActor {
+    AuditActor::Console("test".to_owned())
+}
 
 /// A fresh store with one agency, its PD operator and a reviewer.
 struct Fixture {
@@ -52,7 +58,11 @@ async fn agency(store: &SqliteStore, code: &str) -> AgencyId {
         name: format!("Dinas {code}"),
         email: format!("{code}@example.test"),
     };
-    store.create_agency(new).await.expect("agency").id
+    store
+        .create_agency(new, console())
+        .await
+        .expect("agency")
+        .id
 }
 
 async fn user(
@@ -67,7 +77,7 @@ async fn user(
         agency_id,
         password_hash: None,
     };
-    store.create_user(new).await.expect("user").id
+    store.create_user(new, console()).await.expect("user").id
 }
 
 fn record(rtype: &str, value: &str) -> RecordInput {
@@ -490,7 +500,7 @@ async fn an_expired_lease_passes_the_job_on_and_fences_the_old_holder() {
     );
     let lost = f
         .store
-        .begin_attempt(stale, request.id, "ns1", "dnsdesk.", &[])
+        .begin_attempt(stale, request.id, "ns1", "dnsdesk.", &[], None)
         .await;
     assert!(matches!(lost, Err(StoreError::LeaseLost(_))));
     assert!(matches!(
@@ -637,6 +647,7 @@ async fn attempts_and_checks_are_recorded() {
             "192.0.2.53:53",
             "dnsdesk.",
             &lines,
+            Some(2026112801),
         )
         .await
         .expect("begin");
@@ -696,7 +707,7 @@ async fn letters_and_revisions_follow_the_state() {
     };
     let with_letter = f
         .store
-        .attach_letter(request.id, letter.clone())
+        .attach_letter(request.id, letter.clone(), Actor::System)
         .await
         .expect("attach");
     assert_eq!(
@@ -755,7 +766,10 @@ async fn letters_and_revisions_follow_the_state() {
     );
 
     f.force_state(request.id, RequestState::Approved).await;
-    let err = f.store.attach_letter(request.id, letter).await;
+    let err = f
+        .store
+        .attach_letter(request.id, letter, Actor::System)
+        .await;
     assert!(matches!(
         err,
         Err(StoreError::StateMismatch {
@@ -889,11 +903,14 @@ async fn accounts_are_unique_and_tokens_skip_disabled_users() {
     assert_eq!((found.id, found.code.as_str()), (f.agency, "DISDIK"));
     let dup = f
         .store
-        .create_agency(NewAgency {
-            code: "DISDIK".to_owned(),
-            name: "again".to_owned(),
-            email: "x@example.test".to_owned(),
-        })
+        .create_agency(
+            NewAgency {
+                code: "DISDIK".to_owned(),
+                name: "again".to_owned(),
+                email: "x@example.test".to_owned(),
+            },
+            console(),
+        )
         .await;
     assert!(
         matches!(dup, Err(StoreError::Conflict(Constraint::AgencyCode))),
@@ -901,12 +918,15 @@ async fn accounts_are_unique_and_tokens_skip_disabled_users() {
     );
     let dup = f
         .store
-        .create_user(NewUser {
-            username: "operator".to_owned(),
-            role: Role::Admin,
-            agency_id: None,
-            password_hash: None,
-        })
+        .create_user(
+            NewUser {
+                username: "operator".to_owned(),
+                role: Role::Admin,
+                agency_id: None,
+                password_hash: None,
+            },
+            console(),
+        )
         .await;
     assert!(
         matches!(dup, Err(StoreError::Conflict(Constraint::Username))),
@@ -914,7 +934,10 @@ async fn accounts_are_unique_and_tokens_skip_disabled_users() {
     );
     assert_eq!(f.store.list_agencies().await.expect("list").len(), 1);
 
-    f.store.create_token(f.pd, "hash-1").await.expect("token");
+    f.store
+        .create_token(f.pd, "hash-1", console())
+        .await
+        .expect("token");
     let user = f
         .store
         .user_by_token("hash-1")
@@ -1065,4 +1088,83 @@ async fn concurrent_fenced_changes_wait_their_turn() {
             .all(|r| r.is_ok() || matches!(r, Err(StoreError::StateMismatch { .. }))),
         "{results:?}"
     );
+}
+
+/// Walks the whole chain as `dnsdesk audit verify` does.
+async fn walk_chain(store: &SqliteStore) -> crate::audit::ChainWalker {
+    let mut walker = crate::audit::ChainWalker::default();
+    loop {
+        let batch = store
+            .audit_range(walker.last_seq, 100)
+            .await
+            .expect("range");
+        if batch.is_empty() {
+            return walker;
+        }
+        for entry in &batch {
+            walker.step(entry).expect("chain intact");
+        }
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_make_one_chain() {
+    let f = fixture().await;
+    let store = Arc::new(f.store.clone());
+    let (before, _) = store.audit_head().await.expect("head");
+    let appends = (0..40).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append_audit(
+                    crate::audit::AuditEvent::new(
+                        crate::audit::AuditAction::AuthFailed,
+                        AuditActor::Anonymous,
+                    )
+                    .with_detail(serde_json::json!({ "n": i })),
+                )
+                .await
+                .expect("append")
+        })
+    });
+    for task in appends {
+        task.await.expect("task");
+    }
+    let walker = walk_chain(&store).await;
+    assert_eq!(walker.last_seq, before + 40);
+    assert_eq!(
+        store.audit_head().await.expect("head"),
+        (walker.last_seq, walker.head)
+    );
+}
+
+#[tokio::test]
+async fn a_refused_change_leaves_no_audit_entry_and_a_made_one_leaves_one() {
+    let f = fixture().await;
+    let request = f.submit("ppdb.kalbarprov.go.id").await;
+    let (before, _) = f.store.audit_head().await.expect("head");
+    // Not allowed from `submitted`: nothing changes, nothing is logged.
+    let wrong = StateChange::new(
+        request.id,
+        RequestState::Submitted,
+        RequestState::Active,
+        Actor::System,
+    );
+    assert!(f.store.transition(wrong).await.is_err());
+    assert_eq!(f.store.audit_head().await.expect("head").0, before);
+    f.approve(request.id).await.expect("approve");
+    let (after, _) = f.store.audit_head().await.expect("head");
+    assert_eq!(after, before + 1);
+    let entry = f
+        .store
+        .audit_range(before, 1)
+        .await
+        .expect("range")
+        .remove(0);
+    assert_eq!(entry.action, "request.approved");
+    assert_eq!(entry.actor, "user:reviewer");
+    assert_eq!(entry.name.as_deref(), Some("ppdb.kalbarprov.go.id"));
+    assert_eq!(entry.request_id, Some(request.id.0));
+    assert_eq!(entry.agency_id, Some(f.agency.0));
+    walk_chain(&f.store).await;
 }
