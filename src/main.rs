@@ -42,11 +42,24 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// The zone on its servers.
+    Zone {
+        #[command(subcommand)]
+        action: ZoneCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
         action: AuditCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ZoneCommand {
+    /// Read the zone from the primary (signed AXFR), compare every managed
+    /// name with dnsdesk's record and the secondaries' serials with the
+    /// primary's, and record the findings; prints them.
+    Drift,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +199,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             writeln!(out, "{token}").map_err(|e| e.to_string())
         }
         Command::Audit { action } => audit(&config, action).await,
+        Command::Zone {
+            action: ZoneCommand::Drift,
+        } => drift(&config).await,
     }
 }
 
@@ -196,6 +212,35 @@ fn console() -> AuditActor {
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned());
     AuditActor::Console(who)
+}
+
+async fn drift(config: &Config) -> Result<(), String> {
+    let store = api::server::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let target = api::server::configured_target(config).map_err(|e| e.to_string())?;
+    let report = api::service::drift::run(store.as_ref(), &target, config.dns_timeout())
+        .await
+        .map_err(|e| e.to_string())?;
+    let serial = report
+        .primary_serial
+        .map_or_else(|| "?".to_owned(), |s| s.to_string());
+    if report.findings.is_empty() {
+        println!("no drift: every managed name matches the zone (serial {serial})");
+        return Ok(());
+    }
+    println!(
+        "{} difference(s) at serial {serial}, {} new:",
+        report.findings.len(),
+        report.opened.len()
+    );
+    for finding in &report.findings {
+        println!(
+            "{}",
+            serde_json::to_string(finding).map_err(|e| e.to_string())?
+        );
+    }
+    Ok(())
 }
 
 async fn audit(config: &Config, action: AuditCommand) -> Result<(), String> {

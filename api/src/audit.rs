@@ -60,6 +60,14 @@ pub enum AuditAction {
     ServiceStarted,
     /// A checkpoint of the chain was written.
     Checkpoint,
+    /// A drift run found a new difference between zone and record.
+    DriftFound,
+    /// A difference the zone no longer shows.
+    DriftCleared,
+    /// An admin adopted what the zone holds.
+    DriftAdopted,
+    /// A drift run could not read the zone.
+    DriftFailed,
 }
 
 impl AuditAction {
@@ -77,6 +85,10 @@ impl AuditAction {
         (AuditAction::AuthFailed, "auth.failed"),
         (AuditAction::ServiceStarted, "service.started"),
         (AuditAction::Checkpoint, "audit.checkpoint"),
+        (AuditAction::DriftFound, "drift.found"),
+        (AuditAction::DriftCleared, "drift.cleared"),
+        (AuditAction::DriftAdopted, "drift.adopted"),
+        (AuditAction::DriftFailed, "drift.failed"),
     ];
 }
 

@@ -52,6 +52,23 @@ pub struct Config {
     pub provisioning: ProvisioningConfig,
     pub mail: MailSettings,
     pub audit: AuditSettings,
+    pub drift: DriftSettings,
+}
+
+/// The periodic drift check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftSettings {
+    /// Seconds between checks (default: hourly).
+    pub interval_secs: u64,
+}
+
+impl Default for DriftSettings {
+    fn default() -> Self {
+        Self {
+            interval_secs: 3_600,
+        }
+    }
 }
 
 /// The audit log's checkpoints.
@@ -226,6 +243,7 @@ impl Default for Config {
             provisioning: ProvisioningConfig::default(),
             mail: MailSettings::default(),
             audit: AuditSettings::default(),
+            drift: DriftSettings::default(),
         }
     }
 }
@@ -415,6 +433,9 @@ impl Config {
                 "provisioning",
                 "dns_timeout_secs and lease_secs must be at least 1",
             ));
+        }
+        if self.drift.interval_secs == 0 {
+            return Err(invalid("drift.interval_secs", "must be at least 1"));
         }
         if self.audit.checkpoint_interval_secs == 0 {
             return Err(invalid(

@@ -388,3 +388,70 @@ mod tests {
         assert!(Submitted.is_open() && !Active.is_open() && !Failed.is_open());
     }
 }
+
+text_enum!(
+    /// Where a version of a name's records came from.
+    VersionSource {
+        /// An approved request, once every server served it.
+        Request => "request",
+        /// A network admin adopted what the zone held (drift).
+        Adopted => "adopted",
+        /// Registered from the existing zone on day one.
+        Imported => "imported",
+    }
+);
+
+/// One version of a managed name's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameVersion {
+    pub id: i64,
+    pub name: String,
+    pub agency_id: Option<AgencyId>,
+    /// Empty once the name was removed.
+    pub records: Vec<RecordInput>,
+    pub source: VersionSource,
+    pub request_id: Option<RequestId>,
+    /// The approver's username.
+    pub approved_by: Option<String>,
+    pub serial: Option<u32>,
+    pub at: OffsetDateTime,
+}
+
+text_enum!(
+    /// Where a drift finding stands.
+    DriftState {
+        /// Seen in the latest run, not settled.
+        Open => "open",
+        /// The zone no longer shows it.
+        Cleared => "cleared",
+        /// An admin recorded what the zone holds as the name's new version.
+        Adopted => "adopted",
+    }
+);
+
+/// A difference between the zone and dnsdesk's record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftFinding {
+    pub id: i64,
+    /// The name (or the lagging server).
+    pub subject: String,
+    /// `changed`, `unmanaged` or `lagging`.
+    pub kind: String,
+    /// The finding, as [`provisioner::drift::Finding`] serialises it.
+    pub detail: serde_json::Value,
+    pub state: DriftState,
+    pub first_seen_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
+    pub note: Option<String>,
+}
+
+/// One drift run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftRun {
+    pub at: OffsetDateTime,
+    pub primary_serial: Option<u32>,
+    /// Open findings after the run.
+    pub findings: i64,
+    pub error: Option<String>,
+}

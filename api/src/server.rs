@@ -169,25 +169,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         None
     };
     let dns_addr = embedded.as_ref().map(EmbeddedServer::local_addr);
-    let primary = config.zone.primary.or(dns_addr).unwrap_or(config.primary());
-    let authoritative = if config.zone.authoritative.is_empty() {
-        vec![primary]
-    } else {
-        config.zone.authoritative.clone()
-    };
-    let notify = config.notify_targets(primary, &authoritative);
+    let target = zone_target(config, key, transfer_key, dns_addr)?;
 
     let app = Arc::new(App {
         store,
-        target: ZoneTarget {
-            zone,
-            primary,
-            authoritative,
-            key,
-            transfer_key,
-            notify,
-            check_delegations: config.zone.check_delegations,
-        },
+        target,
         names: config.name_policy()?,
         records: config.record_policy(),
         calendar: WorkCalendar::builtin(),
@@ -212,6 +198,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let mut tasks = vec![
         tokio::spawn(crate::worker::run(app.clone(), watcher.clone())),
         tokio::spawn(crate::outbox::run(app.clone(), mailer, watcher.clone())),
+        tokio::spawn(drift_checks(
+            app.clone(),
+            std::time::Duration::from_secs(config.drift.interval_secs),
+            watcher.clone(),
+        )),
         tokio::spawn(checkpoints(
             app.clone(),
             config.checkpoint_path(),
@@ -264,6 +255,73 @@ impl Running {
             && let Err(e) = server.shutdown().await
         {
             tracing::warn!(error = %e, "embedded DNS server did not stop cleanly");
+        }
+    }
+}
+
+/// The zone and its servers as configured; `embedded` is where the
+/// embedded server actually listens, if it runs.
+fn zone_target(
+    config: &Config,
+    key: TsigKey,
+    transfer_key: TsigKey,
+    embedded: Option<SocketAddr>,
+) -> Result<ZoneTarget, StartError> {
+    let primary = config.zone.primary.or(embedded).unwrap_or(config.primary());
+    let authoritative = if config.zone.authoritative.is_empty() {
+        vec![primary]
+    } else {
+        config.zone.authoritative.clone()
+    };
+    let notify = config.notify_targets(primary, &authoritative);
+    Ok(ZoneTarget {
+        zone: config.zone_name()?,
+        primary,
+        authoritative,
+        key,
+        transfer_key,
+        notify,
+        check_delegations: config.zone.check_delegations,
+    })
+}
+
+/// The zone target for a command run beside the service (`dnsdesk zone
+/// drift`): the configured servers and keys; the embedded server, when
+/// enabled, at its configured address.
+pub fn configured_target(config: &Config) -> Result<ZoneTarget, StartError> {
+    let key = load_key(&config.update_key_source())?;
+    let transfer_key = match config.transfer_key_source() {
+        Some(source) => load_key(&source)?,
+        None => key.clone(),
+    };
+    zone_target(config, key, transfer_key, None)
+}
+
+/// Runs a drift comparison every `interval`, the first one `interval`
+/// after the start.
+async fn drift_checks(
+    app: Arc<App>,
+    interval: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        match crate::service::drift::run(app.store.as_ref(), &app.target, app.timing.dns_timeout)
+            .await
+        {
+            Ok(report) if report.opened.is_empty() => {
+                tracing::info!(differences = report.findings.len(), "drift check done");
+            }
+            Ok(report) => {
+                tracing::warn!(
+                    new = report.opened.len(),
+                    "drift check found new differences"
+                );
+            }
+            Err(e) => tracing::error!(error = %e, "drift check failed"),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! a DNS server alone and reused by the CLI.
 
 pub mod client;
+pub mod drift;
 pub mod embedded;
 pub mod error;
 pub mod name;

@@ -19,6 +19,7 @@ pub mod extract;
 pub mod openapi;
 pub mod requests;
 pub mod subdomains;
+pub mod zone;
 
 /// The whole HTTP application.
 pub fn router(app: Arc<App>) -> Router {
@@ -40,6 +41,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/requests/{id}/retry", post(requests::retry))
         .route("/subdomains", get(subdomains::list))
         .route("/subdomains/{name}", get(subdomains::get))
+        .route("/subdomains/{name}/history", get(zone::history))
+        .route("/zones/{zone}/drift", get(zone::drift))
+        .route("/drift/{id}/adopt", post(zone::adopt))
         .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(256 * 1024));

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{audit, dto, error, requests, subdomains};
+use super::{audit, dto, error, requests, subdomains, zone};
 use crate::model::{RequestKind, RequestState};
 use crate::service::submit::RequestInput;
 
@@ -17,12 +17,14 @@ use crate::service::submit::RequestInput;
         requests::put_letter, requests::get_letter,
         requests::approve, requests::reject, requests::request_revision, requests::retry,
         subdomains::list, subdomains::get, audit::list,
+        zone::history, zone::drift, zone::adopt,
     ),
     components(schemas(
         RequestInput, RequestKind, RequestState, dto::RecordDoc, dto::RequestView, dto::RequestPage,
         dto::PlanView, dto::TransitionView, dto::AttemptView, dto::ServerView, dto::LetterView,
         dto::AgencyRef, dto::SubdomainView, dto::SubdomainPage, dto::DecisionInput,
         error::ErrorBody, error::ErrorDetail, audit::AuditPage,
+        zone::VersionView, zone::FindingView, zone::RunView, zone::DriftView, zone::ResolveInput,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -13,6 +13,7 @@ use crate::store::StoreError;
 
 pub mod admin;
 pub mod audit;
+pub mod drift;
 pub mod review;
 pub mod submit;
 pub mod views;

@@ -245,3 +245,52 @@ fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), Servic
     }
     Ok((page, per_page))
 }
+
+/// One version of a name with what changed from the one before.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub version: crate::model::NameVersion,
+    /// Records (as `TYPE value TTL`) that this version added.
+    pub added: Vec<String>,
+    /// Records this version removed.
+    pub removed: Vec<String>,
+}
+
+/// Every version of `name`, oldest first, each with its diff; staff see
+/// any name, a PD the names its agency held.
+pub async fn subdomain_history(
+    app: &App,
+    user: &User,
+    name: &str,
+) -> Result<Vec<HistoryEntry>, ServiceError> {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let versions = app.store.name_history(&name).await?;
+    let visible = user.role.is_staff()
+        || versions
+            .iter()
+            .any(|v| v.agency_id.is_some() && v.agency_id == user.agency_id);
+    if versions.is_empty() || !visible {
+        return Err(ServiceError::NotFound("subdomain"));
+    }
+    let line = |r: &provisioner::record::RecordInput| {
+        let ttl = r.ttl.map(|t| format!(" {t}")).unwrap_or_default();
+        let glue = if r.glue.is_empty() {
+            String::new()
+        } else {
+            format!(" (glue {})", r.glue.join(", "))
+        };
+        format!("{} {}{ttl}{glue}", r.rtype, r.value)
+    };
+    let mut previous: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(versions.len());
+    for version in versions {
+        let now: std::collections::BTreeSet<String> = version.records.iter().map(line).collect();
+        out.push(HistoryEntry {
+            added: now.difference(&previous).cloned().collect(),
+            removed: previous.difference(&now).cloned().collect(),
+            version,
+        });
+        previous = now;
+    }
+    Ok(out)
+}

@@ -14,9 +14,9 @@ use provisioner::record::RecordInput;
 use time::{Date, OffsetDateTime};
 
 use crate::model::{
-    Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, Job, JobId, Letter, OutgoingMail,
-    RequestId, RequestKind, RequestState, Role, ServerCheck, Subdomain, SubdomainRequest,
-    Transition, User, UserId,
+    Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, DriftFinding, DriftRun, Job, JobId,
+    Letter, NameVersion, OutgoingMail, RequestId, RequestKind, RequestState, Role, ServerCheck,
+    Subdomain, SubdomainRequest, Transition, User, UserId,
 };
 
 pub mod sqlite;
@@ -370,6 +370,42 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn audit_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
     /// The last entry's number and hash.
     async fn audit_head(&self) -> StoreResult<(i64, String)>;
+
+    // --- zone history and drift ---
+
+    /// Every version of a name's records, oldest first.
+    async fn name_history(&self, name: &str) -> StoreResult<Vec<NameVersion>>;
+    /// Records a drift run; returns the findings it opened.
+    async fn record_drift_run(
+        &self,
+        primary_serial: Option<u32>,
+        findings: &[NewFinding],
+    ) -> StoreResult<Vec<DriftFinding>>;
+    /// Records a drift run that could not read the zone.
+    async fn record_failed_drift_run(&self, error: &str) -> StoreResult<()>;
+    /// Findings, newest first (at most 500).
+    async fn drift_findings(&self, open_only: bool) -> StoreResult<Vec<DriftFinding>>;
+    async fn last_drift_run(&self) -> StoreResult<Option<DriftRun>>;
+    /// Settles an open `changed` finding by recording `records` as the
+    /// name's new version (catalogue, history and audit together).
+    async fn adopt_drift(
+        &self,
+        id: i64,
+        records: &[RecordInput],
+        serial: Option<u32>,
+        by: UserId,
+        note: Option<&str>,
+    ) -> StoreResult<DriftFinding>;
+}
+
+/// A difference found by a drift run.
+#[derive(Debug, Clone)]
+pub struct NewFinding {
+    pub subject: String,
+    pub kind: String,
+    pub detail: serde_json::Value,
+    /// Identifies the same difference across runs.
+    pub fingerprint: String,
 }
 
 /// Which audit entries to read; times in milliseconds since the epoch.

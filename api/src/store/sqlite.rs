@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use provisioner::record::RecordInput;
 use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -21,12 +22,13 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditAction, AuditActor, AuditEntry, AuditEvent};
 use crate::model::{
-    Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, Job, Letter, OutgoingMail, RequestId,
-    RequestState, ServerCheck, Subdomain, SubdomainRequest, Transition, User, UserId,
+    Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, DriftFinding, DriftRun, Job, Letter,
+    NameVersion, OutgoingMail, RequestId, RequestState, ServerCheck, Subdomain, SubdomainRequest,
+    Transition, User, UserId,
 };
 use crate::store::{
-    AuditFilter, JobEffect, JobFence, NameClaim, NewAgency, NewMail, NewRequest, NewUser, Page,
-    RequestFilter, RequestRevision, StateChange, Store, StoreError, StoreResult,
+    AuditFilter, JobEffect, JobFence, NameClaim, NewAgency, NewFinding, NewMail, NewRequest,
+    NewUser, Page, RequestFilter, RequestRevision, StateChange, Store, StoreError, StoreResult,
 };
 
 mod accounts;
@@ -38,6 +40,7 @@ mod outbox;
 mod requests;
 #[cfg(test)]
 mod tests;
+mod zone;
 
 use codec::{from_ms_opt, now_ms, to_ms};
 
@@ -307,6 +310,7 @@ impl Store for SqliteStore {
         audit::append_for_request(&mut tx, id, change_event(&change), now).await?;
         let request = requests::fetch_written(&mut tx, id).await?;
         catalogue::apply(&mut *tx, &request, now).await?;
+        zone::version_from_request(&mut tx, &request, now).await?;
         outbox::queue(&mut *tx, Some(id), &mail, now).await?;
         tx.commit().await?;
         Ok(request)
@@ -504,6 +508,50 @@ impl Store for SqliteStore {
 
     async fn audit_head(&self) -> StoreResult<(i64, String)> {
         audit::head(&self.pool).await
+    }
+
+    async fn name_history(&self, name: &str) -> StoreResult<Vec<NameVersion>> {
+        zone::history(&self.pool, name).await
+    }
+
+    async fn record_drift_run(
+        &self,
+        primary_serial: Option<u32>,
+        findings: &[NewFinding],
+    ) -> StoreResult<Vec<DriftFinding>> {
+        let mut tx = self.begin_write().await?;
+        let opened = zone::record_run(&mut tx, primary_serial, findings, now_ms()).await?;
+        tx.commit().await?;
+        Ok(opened)
+    }
+
+    async fn record_failed_drift_run(&self, error: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        zone::record_failed_run(&mut tx, error, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn drift_findings(&self, open_only: bool) -> StoreResult<Vec<DriftFinding>> {
+        zone::findings(&self.pool, open_only).await
+    }
+
+    async fn last_drift_run(&self) -> StoreResult<Option<DriftRun>> {
+        zone::last_run(&self.pool).await
+    }
+
+    async fn adopt_drift(
+        &self,
+        id: i64,
+        records: &[RecordInput],
+        serial: Option<u32>,
+        by: UserId,
+        note: Option<&str>,
+    ) -> StoreResult<DriftFinding> {
+        let mut tx = self.begin_write().await?;
+        let finding = zone::adopt(&mut tx, id, records, serial, by, note, now_ms()).await?;
+        tx.commit().await?;
+        Ok(finding)
     }
 }
 
