@@ -21,6 +21,20 @@ use serde_json::{Value, json};
 /// How long anything in a test may take before it counts as hung.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
+/// The audit actions of a create request from filing to `active`, in
+/// order, against one authoritative server.
+pub const CREATE_STORY: [&str; 9] = [
+    "request.submitted",
+    "request.letter_uploaded",
+    "request.approved",
+    "request.provisioning",
+    "dns.update_sent",
+    "dns.update_answered",
+    "request.verifying",
+    "dns.verification",
+    "request.active",
+];
+
 /// A minimal valid PDF.
 pub const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n";
