@@ -267,3 +267,89 @@ async fn the_periodic_drift_check_finds_a_stray_name() {
         json!(["lain.ppdb.kalbarprov.go.id. 300 IN A 198.51.100.8"])
     );
 }
+
+/// "Restore ours": a change request, approved by the network admin, puts
+/// dnsdesk's record back through the normal provisioning path.
+#[tokio::test]
+async fn restoring_puts_dnsdesks_record_back_through_a_request() {
+    let site = Site::new();
+    let embedded = free_port();
+    site.pin_dns(embedded, embedded, &[]);
+    let pd = site.pd("DISDIK");
+    let reviewer = site.staff("reviewer1", "reviewer");
+    let netadmin = site.staff("netadmin1", "netadmin");
+    let dns = site.start();
+    dns.provision(
+        &pd,
+        &reviewer,
+        "ppdb.kalbarprov.go.id",
+        json!([{ "type": "A", "value": "203.0.113.80", "ttl": 300 }]),
+    )
+    .await;
+    let edit = format!(
+        "server 127.0.0.1 {port}\nzone kalbarprov.go.id\n\
+         update delete ppdb.kalbarprov.go.id A\n\
+         update add ppdb.kalbarprov.go.id 600 A 198.51.100.7\nsend\n",
+        port = embedded.port()
+    );
+    if nsupdate(&site.data_dir().join("dnsdesk.key"), &edit).is_none() {
+        return;
+    }
+    assert!(drift_now(&site).starts_with("1 difference(s)"));
+    let drift = dns
+        .get("/api/v1/zones/kalbarprov.go.id/drift", &netadmin)
+        .await;
+    let id = drift.body["findings"][0]["id"].as_i64().unwrap();
+
+    let refused = dns
+        .post(&format!("/api/v1/drift/{id}/restore"), &reviewer, json!({}))
+        .await;
+    assert_eq!(refused.status, 403);
+    let restored = dns
+        .post(
+            &format!("/api/v1/drift/{id}/restore"),
+            &netadmin,
+            json!({ "note": "Perubahan tanpa surat" }),
+        )
+        .await;
+    assert_eq!(restored.status, 202, "{:?}", restored.body);
+    assert_eq!(restored.body["kind"], "change");
+    // The prerequisites hold the zone to what it has now; nothing newer
+    // can be clobbered.
+    assert_eq!(
+        restored.body["plan"]["prerequisites"],
+        json!(["prereq yxrrset ppdb.kalbarprov.go.id. IN A 198.51.100.7"])
+    );
+    let request = restored.body["id"].as_i64().unwrap();
+    dns.wait_for_state(request, &netadmin, "active").await;
+    let served = common::dig(
+        embedded,
+        "ppdb.kalbarprov.go.id",
+        hickory_proto::rr::RecordType::A,
+    )
+    .await;
+    assert_eq!(common::rdata(&served), ["203.0.113.80"]);
+    assert_eq!(served.answers[0].ttl, 300);
+    assert!(drift_now(&site).starts_with("no drift"));
+    let all = dns
+        .get("/api/v1/zones/kalbarprov.go.id/drift?all=true", &netadmin)
+        .await;
+    assert_eq!(
+        all.body["findings"][0]["state"], "restored",
+        "{:?}",
+        all.body
+    );
+    let history = dns
+        .get(
+            "/api/v1/subdomains/ppdb.kalbarprov.go.id/history",
+            &netadmin,
+        )
+        .await;
+    let versions = history.body.as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{versions:#?}");
+    assert_eq!(versions[1]["approved_by"], "netadmin1");
+    assert_eq!(versions[1]["request_id"], request);
+    drop(dns);
+    let out = site.cli(&["audit", "verify"]);
+    assert!(out.starts_with("audit log intact"), "{out}");
+}

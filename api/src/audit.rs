@@ -66,6 +66,8 @@ pub enum AuditAction {
     DriftCleared,
     /// An admin adopted what the zone holds.
     DriftAdopted,
+    /// An admin had dnsdesk's record put back.
+    DriftRestored,
     /// A drift run could not read the zone.
     DriftFailed,
 }
@@ -88,6 +90,7 @@ impl AuditAction {
         (AuditAction::DriftFound, "drift.found"),
         (AuditAction::DriftCleared, "drift.cleared"),
         (AuditAction::DriftAdopted, "drift.adopted"),
+        (AuditAction::DriftRestored, "drift.restored"),
         (AuditAction::DriftFailed, "drift.failed"),
     ];
 }

@@ -426,6 +426,9 @@ text_enum!(
         Cleared => "cleared",
         /// An admin recorded what the zone holds as the name's new version.
         Adopted => "adopted",
+        /// An admin had dnsdesk's record put back, by a request through
+        /// the normal provisioning path.
+        Restored => "restored",
     }
 );
 

@@ -15,19 +15,21 @@ CREATE INDEX name_versions_name ON name_versions (name, id);
 
 -- Drift: differences between the zone (read by AXFR) and what dnsdesk
 -- recorded. One open finding per fingerprint; a finding the zone no longer
--- shows is cleared, one an admin settles is adopted.
+-- shows is cleared; one an admin settles is adopted (the zone's records
+-- become dnsdesk's) or restored (a request puts dnsdesk's back).
 CREATE TABLE drift_findings (
     id             INTEGER PRIMARY KEY,
     subject        TEXT NOT NULL,       -- the name, or the lagging server
     kind           TEXT NOT NULL CHECK (kind IN ('changed', 'unmanaged', 'lagging')),
     detail         TEXT NOT NULL,       -- JSON: the finding
     fingerprint    TEXT NOT NULL,       -- SHA-256 of the canonical finding
-    state          TEXT NOT NULL CHECK (state IN ('open', 'cleared', 'adopted')),
+    state          TEXT NOT NULL CHECK (state IN ('open', 'cleared', 'adopted', 'restored')),
     first_seen_at  INTEGER NOT NULL,
     last_seen_at   INTEGER NOT NULL,
     closed_at      INTEGER,
     closed_by      INTEGER REFERENCES users(id),
-    note           TEXT
+    note           TEXT,
+    request_id     INTEGER REFERENCES requests(id)   -- the request that restores
 );
 CREATE UNIQUE INDEX drift_findings_open ON drift_findings (fingerprint) WHERE state = 'open';
 CREATE INDEX drift_findings_state ON drift_findings (state, id);

@@ -44,6 +44,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/subdomains/{name}/history", get(zone::history))
         .route("/zones/{zone}/drift", get(zone::drift))
         .route("/drift/{id}/adopt", post(zone::adopt))
+        .route("/drift/{id}/restore", post(zone::restore))
         .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(256 * 1024));

@@ -17,7 +17,7 @@ use crate::service::submit::RequestInput;
         requests::put_letter, requests::get_letter,
         requests::approve, requests::reject, requests::request_revision, requests::retry,
         subdomains::list, subdomains::get, audit::list,
-        zone::history, zone::drift, zone::adopt,
+        zone::history, zone::drift, zone::adopt, zone::restore,
     ),
     components(schemas(
         RequestInput, RequestKind, RequestState, dto::RecordDoc, dto::RequestView, dto::RequestPage,

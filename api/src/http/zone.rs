@@ -190,3 +190,26 @@ pub async fn adopt(
     .await?;
     Ok(Json(finding.into()))
 }
+
+/// Put dnsdesk's record back over what the zone holds (netadmin, admin):
+/// a change request, approved and queued, goes the normal provisioning
+/// path; answers the request.
+#[utoipa::path(post, path = "/api/v1/drift/{id}/restore", request_body = ResolveInput, tag = "drift",
+    responses((status = 202, body = super::dto::RequestView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn restore(
+    State(app): State<Arc<App>>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    OptionalJson(input): OptionalJson<ResolveInput>,
+) -> Result<(axum::http::StatusCode, Json<super::dto::RequestView>), ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError(ServiceError::NotFound("open drift finding")))?;
+    let note = input.and_then(|i| i.note);
+    let request = drift::restore(&app, &user, id, note.as_deref()).await?;
+    let detail = views::request_detail(&app, &user, request.id).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(super::dto::RequestView::detail(&detail)),
+    ))
+}

@@ -11,10 +11,10 @@ use provisioner::plan::ZoneSlice;
 use provisioner::record::specs_from_inputs;
 use sha2::{Digest, Sha256};
 
-use crate::app::ZoneTarget;
+use crate::app::{App, ZoneTarget};
 use crate::error::ServiceError;
-use crate::model::{DriftFinding, DriftRun, Role, User};
-use crate::store::{NewFinding, Store, StoreError};
+use crate::model::{DriftFinding, DriftRun, RequestKind, Role, SubdomainRequest, User};
+use crate::store::{NewFinding, NewRequest, Store, StoreError};
 
 use super::require_role;
 
@@ -166,6 +166,47 @@ pub async fn adopt(
     note: Option<&str>,
 ) -> Result<DriftFinding, ServiceError> {
     require_role(user, NETWORK, "settle drift")?;
+    let finding = open_change(store, id).await?;
+    let (_, records, serial) = zone_now(target, timeout, &finding).await?;
+    Ok(store
+        .adopt_drift(id, &records, serial, user.id, note)
+        .await?)
+}
+
+/// The records the zone holds now at a changed name, in request form, or
+/// a conflict saying why they cannot be taken over by a button.
+async fn zone_now(
+    target: &ZoneTarget,
+    timeout: Duration,
+    finding: &DriftFinding,
+) -> Result<
+    (
+        provisioner::Name,
+        Vec<provisioner::record::RecordInput>,
+        Option<u32>,
+    ),
+    ServiceError,
+> {
+    let conflict = |message: String| ServiceError::Conflict {
+        code: crate::error::ConflictCode::ZoneChanged,
+        message,
+        field: None,
+    };
+    let name = provisioner::name::parse_host_name(&finding.subject)
+        .map_err(|e| ServiceError::invalid("id", e.to_string()))?;
+    let held = transfer(target.primary, &target.zone, &target.transfer_key, timeout)
+        .await
+        .map_err(|e| conflict(format!("cannot read the zone from {}: {e}", target.primary)))?;
+    let serial = held.iter().find_map(|r| match &r.data {
+        hickory_proto::rr::RData::SOA(soa) if r.name == target.zone => Some(soa.serial),
+        _ => None,
+    });
+    let records = adoptable_inputs(&name, &held_at(&held, &name)).map_err(conflict)?;
+    Ok((name, records, serial))
+}
+
+/// The open `changed` finding `id`, or "not found".
+async fn open_change(store: &dyn Store, id: i64) -> Result<DriftFinding, ServiceError> {
     let finding = store
         .drift_findings(true)
         .await?
@@ -175,30 +216,65 @@ pub async fn adopt(
     if finding.kind != "changed" {
         return Err(ServiceError::invalid(
             "id",
-            "only a change at a managed name can be adopted",
+            "only a change at a managed name can be settled this way",
         ));
     }
-    let name = provisioner::name::parse_host_name(&finding.subject)
-        .map_err(|e| ServiceError::invalid("id", e.to_string()))?;
-    let held = transfer(target.primary, &target.zone, &target.transfer_key, timeout)
-        .await
-        .map_err(|e| ServiceError::Conflict {
-            code: crate::error::ConflictCode::ZoneChanged,
-            message: format!("cannot read the zone from {}: {e}", target.primary),
-            field: None,
-        })?;
-    let serial = held.iter().find_map(|r| match &r.data {
-        hickory_proto::rr::RData::SOA(soa) if r.name == target.zone => Some(soa.serial),
-        _ => None,
-    });
-    let records = adoptable_inputs(&name, &held_at(&held, &name)).map_err(|message| {
-        ServiceError::Conflict {
-            code: crate::error::ConflictCode::ZoneChanged,
-            message,
-            field: None,
-        }
-    })?;
-    Ok(store
-        .adopt_drift(id, &records, serial, user.id, note)
-        .await?)
+    Ok(finding)
+}
+
+/// "Restore ours": files a change request that puts dnsdesk's record back
+/// over what the zone holds now, approved by the admin, and queues it: the
+/// normal provisioning path sends it (with prerequisites on exactly what
+/// the zone holds now, so nothing newer is clobbered) and verifies every
+/// server.
+pub async fn restore(
+    app: &App,
+    user: &User,
+    id: i64,
+    note: Option<&str>,
+) -> Result<SubdomainRequest, ServiceError> {
+    require_role(user, NETWORK, "settle drift")?;
+    let finding = open_change(app.store.as_ref(), id).await?;
+    let ours = app
+        .store
+        .subdomain(&finding.subject)
+        .await?
+        .ok_or(ServiceError::NotFound("subdomain"))?;
+    let (name, held, _) = zone_now(&app.target, app.timing.dns_timeout, &finding).await?;
+    let corrupt = |e: provisioner::record::RecordError| {
+        ServiceError::Store(StoreError::Corrupt {
+            column: "subdomains.records",
+            detail: e.to_string(),
+        })
+    };
+    let before = ZoneSlice::from_specs(&name, &specs_from_inputs(&name, &held).map_err(corrupt)?);
+    let after = ZoneSlice::from_specs(
+        &name,
+        &specs_from_inputs(&name, &ours.records).map_err(corrupt)?,
+    );
+    let digest = provisioner::plan::UpdatePlan::between(&app.target.zone, &before, &after)
+        .render()
+        .digest();
+    let now = app.now();
+    let wib = now.to_offset(crate::calendar::WIB);
+    let request = NewRequest {
+        agency_id: ours.agency_id,
+        kind: RequestKind::Change,
+        name: provisioner::name::display_name(&name),
+        records: ours.records,
+        previous_records: held,
+        purpose: format!("Pemulihan rekaman DNS yang diubah di luar dnsdesk (temuan drift #{id})"),
+        letter_number: format!("DRIFT-{id}"),
+        letter_date: wib.date(),
+        submitted_by: user.id,
+        submitted_at: now,
+        due_at: now,
+        reference_year: wib.year(),
+    };
+    let (_, request) = app
+        .store
+        .restore_drift(id, request, digest, user.id, note)
+        .await?;
+    app.jobs_queued.notify_one();
+    Ok(request)
 }

@@ -396,6 +396,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         by: UserId,
         note: Option<&str>,
     ) -> StoreResult<DriftFinding>;
+    /// Settles an open `changed` finding by filing `request` (dnsdesk's
+    /// record over what the zone holds now) already approved by `by`, its
+    /// job queued: the normal provisioning path puts the records back.
+    /// One transaction: the request, its approval, its job, the closed
+    /// finding and their audit entries.
+    async fn restore_drift(
+        &self,
+        id: i64,
+        request: NewRequest,
+        approved_digest: String,
+        by: UserId,
+        note: Option<&str>,
+    ) -> StoreResult<(DriftFinding, SubdomainRequest)>;
 }
 
 /// A difference found by a drift run.

@@ -553,6 +553,48 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(finding)
     }
+
+    async fn restore_drift(
+        &self,
+        id: i64,
+        request: NewRequest,
+        approved_digest: String,
+        by: UserId,
+        note: Option<&str>,
+    ) -> StoreResult<(DriftFinding, SubdomainRequest)> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let finding = zone::open_changed_finding(&mut tx, id).await?;
+        let request_id = requests::insert(&mut tx, &request).await?;
+        let filed = requests::fetch_written(&mut tx, request_id).await?;
+        let event = AuditEvent::new(AuditAction::RequestSubmitted, AuditActor::User(by))
+            .with_detail(json!({
+                "reference": filed.reference,
+                "kind": request.kind.as_str(),
+                "records": request.records,
+                "previous_records": request.previous_records,
+                "purpose": request.purpose,
+                "drift_finding": id,
+            }));
+        audit::append_for_request(&mut tx, request_id, event, now).await?;
+        let mut change = StateChange::new(
+            request_id,
+            RequestState::Submitted,
+            RequestState::Approved,
+            Actor::User(by),
+        );
+        change.job = JobEffect::Enqueue;
+        change.approved_digest = Some(approved_digest);
+        change.note = Some(format!(
+            "restoring dnsdesk's record after drift finding {id}"
+        ));
+        requests::apply_change(&mut tx, &change, now).await?;
+        audit::append_for_request(&mut tx, request_id, change_event(&change), now).await?;
+        let closed = zone::close_restored(&mut tx, finding, request_id, by, note, now).await?;
+        let request = requests::fetch_written(&mut tx, request_id).await?;
+        tx.commit().await?;
+        Ok((closed, request))
+    }
 }
 
 /// The audit entry of a state change.

@@ -293,20 +293,7 @@ pub(super) async fn adopt(
     note: Option<&str>,
     now_ms: i64,
 ) -> StoreResult<DriftFinding> {
-    let row: Option<FindingRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        finding_columns!(),
-        " FROM drift_findings WHERE id = ?"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let finding = DriftFinding::try_from(row.ok_or(StoreError::NotFound("drift finding"))?)?;
-    if finding.state != DriftState::Open || finding.kind != "changed" {
-        return Err(StoreError::NotFound(
-            "open drift finding about a managed name",
-        ));
-    }
+    let finding = open_changed_finding(conn, id).await?;
     let agency: Option<i64> = sqlx::query_scalar("SELECT agency_id FROM subdomains WHERE name = ?")
         .bind(&finding.subject)
         .fetch_optional(&mut *conn)
@@ -347,6 +334,60 @@ pub(super) async fn adopt(
     audit::append(conn, &event, now_ms).await?;
     Ok(DriftFinding {
         state: DriftState::Adopted,
+        closed_at: Some(from_ms("drift_findings.closed_at", now_ms)?),
+        note: note.map(str::to_owned),
+        ..finding
+    })
+}
+
+/// An open finding about a changed managed name, or "not found".
+pub(super) async fn open_changed_finding(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> StoreResult<DriftFinding> {
+    let row: Option<FindingRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        finding_columns!(),
+        " FROM drift_findings WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let finding = DriftFinding::try_from(row.ok_or(StoreError::NotFound("drift finding"))?)?;
+    if finding.state != DriftState::Open || finding.kind != "changed" {
+        return Err(StoreError::NotFound(
+            "open drift finding about a managed name",
+        ));
+    }
+    Ok(finding)
+}
+
+/// Closes `finding` as restored by request `request_id`, audited.
+pub(super) async fn close_restored(
+    conn: &mut SqliteConnection,
+    finding: DriftFinding,
+    request_id: RequestId,
+    by: UserId,
+    note: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<DriftFinding> {
+    sqlx::query(
+        "UPDATE drift_findings SET state = 'restored', closed_at = ?, closed_by = ?, note = ?,
+             request_id = ?
+         WHERE id = ?",
+    )
+    .bind(now_ms)
+    .bind(by.0)
+    .bind(note)
+    .bind(request_id.0)
+    .bind(finding.id)
+    .execute(&mut *conn)
+    .await?;
+    let event = AuditEvent::new(AuditAction::DriftRestored, AuditActor::User(by))
+        .with_detail(json!({ "finding": finding.id, "request_id": request_id.0, "note": note }));
+    audit::append_for_request(conn, request_id, event, now_ms).await?;
+    Ok(DriftFinding {
+        state: DriftState::Restored,
         closed_at: Some(from_ms("drift_findings.closed_at", now_ms)?),
         note: note.map(str::to_owned),
         ..finding
