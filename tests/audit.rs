@@ -77,6 +77,16 @@ async fn a_requests_whole_story_is_in_the_log_for_network_admins_only() {
     assert_eq!(actions, common::CREATE_STORY, "{items:#?}");
     let by_action = |action: &str| items.iter().find(|e| e["action"] == action).unwrap();
     assert_eq!(by_action("request.submitted")["actor"], "user:op-disdik");
+    // Stored in UTC, shown in WIB (UTC+7) as well.
+    let submitted = by_action("request.submitted");
+    assert!(
+        submitted["at"].as_str().unwrap().ends_with('Z'),
+        "{submitted}"
+    );
+    assert!(
+        submitted["at_wib"].as_str().unwrap().ends_with(" WIB"),
+        "{submitted}"
+    );
     assert_eq!(by_action("request.approved")["actor"], "user:reviewer1");
     assert_eq!(by_action("request.active")["actor"], "system");
     let sent = &by_action("dns.update_sent")["detail"];

@@ -17,11 +17,20 @@ use crate::audit::AuditEntry;
 use crate::error::ServiceError;
 use crate::service::audit::{self, AuditQuery};
 
+/// An entry as stored (time in UTC), with its time in WIB for people.
+#[derive(Debug, Serialize)]
+pub struct EntryView {
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    /// e.g. `28 November 2026, 17.44 WIB`.
+    pub at_wib: String,
+}
+
 /// A page of audit entries, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     #[schema(value_type = Vec<Object>)]
-    pub items: Vec<AuditEntry>,
+    pub items: Vec<EntryView>,
     pub total: i64,
 }
 
@@ -52,7 +61,14 @@ pub async fn list(
         "json" => {
             let page = audit::page(app.store.as_ref(), &user, &filter).await?;
             Ok(Json(AuditPage {
-                items: page.items,
+                items: page
+                    .items
+                    .into_iter()
+                    .map(|entry| EntryView {
+                        at_wib: crate::calendar::format_wib(entry.at),
+                        entry,
+                    })
+                    .collect(),
                 total: page.total,
             })
             .into_response())
