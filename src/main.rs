@@ -60,6 +60,23 @@ enum ZoneCommand {
     /// name with dnsdesk's record and the secondaries' serials with the
     /// primary's, and record the findings; prints them.
     Drift,
+    /// Register the names the zone already holds in the catalogue (day
+    /// one), read by signed AXFR from the primary or from a zone file, each
+    /// assigned to an agency by a mapping file or left unassigned; no
+    /// update is sent. Prints what became of every name.
+    Import {
+        /// Read this zone file instead of transferring the zone.
+        #[arg(long)]
+        zone_file: Option<PathBuf>,
+        /// A TOML file with an [agencies] table: `disdik = "DISDIK"` (a
+        /// name relative to the zone, or a full one, and the names below
+        /// it) -> agency code. Names it does not cover stay unassigned.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Show what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +219,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Zone {
             action: ZoneCommand::Drift,
         } => drift(&config).await,
+        Command::Zone {
+            action:
+                ZoneCommand::Import {
+                    zone_file,
+                    mapping,
+                    dry_run,
+                },
+        } => import(&config, zone_file, mapping, dry_run).await,
     }
 }
 
@@ -240,6 +265,47 @@ async fn drift(config: &Config) -> Result<(), String> {
             serde_json::to_string(finding).map_err(|e| e.to_string())?
         );
     }
+    Ok(())
+}
+
+async fn import(
+    config: &Config,
+    zone_file: Option<PathBuf>,
+    mapping: Option<PathBuf>,
+    dry_run: bool,
+) -> Result<(), String> {
+    use api::service::import;
+    let policy = config.name_policy().map_err(|e| e.to_string())?;
+    let mapping = mapping
+        .map(|path| import::Mapping::read(&path, policy.zone()))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let zone = match zone_file {
+        Some(path) => import::read_zone_file(&path, policy.zone()).map_err(|e| e.to_string())?,
+        None => {
+            let target = api::server::configured_target(config).map_err(|e| e.to_string())?;
+            import::transfer_zone(&target, config.dns_timeout())
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let store = api::server::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let report = import::run(
+        store.as_ref(),
+        &policy,
+        &zone,
+        mapping.as_ref(),
+        dry_run,
+        console(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    for line in report.lines() {
+        println!("{line}");
+    }
+    println!("{}", report.summary());
     Ok(())
 }
 

@@ -70,6 +70,9 @@ pub enum AuditAction {
     DriftRestored,
     /// A drift run could not read the zone.
     DriftFailed,
+    /// A name the zone already held entered the catalogue (`dnsdesk zone
+    /// import`), with no update sent.
+    NameImported,
 }
 
 impl AuditAction {
@@ -92,6 +95,7 @@ impl AuditAction {
         (AuditAction::DriftAdopted, "drift.adopted"),
         (AuditAction::DriftRestored, "drift.restored"),
         (AuditAction::DriftFailed, "drift.failed"),
+        (AuditAction::NameImported, "zone.imported"),
     ];
 }
 
@@ -449,6 +453,7 @@ mod tests {
             "request.active",
             "dns.update_sent",
             "auth.failed",
+            "zone.imported",
         ] {
             assert_eq!(text.parse::<AuditAction>().unwrap().to_string(), text);
         }

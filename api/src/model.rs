@@ -266,14 +266,19 @@ pub struct Transition {
     pub at: OffsetDateTime,
 }
 
-/// A granted name and what it holds now, as dnsdesk last wrote it.
+/// A granted name and what it holds now, as dnsdesk last wrote it (or
+/// found in the zone when it was imported).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subdomain {
     pub name: String,
-    pub agency_id: AgencyId,
+    /// None: imported from the zone and not assigned to an agency; only
+    /// staff see it, no PD may change it, and it is taken for new
+    /// requests.
+    pub agency_id: Option<AgencyId>,
     pub records: Vec<RecordInput>,
-    /// The request that last changed it.
-    pub request_id: RequestId,
+    /// The request that last changed it; None for a name imported from
+    /// the zone that no request changed since.
+    pub request_id: Option<RequestId>,
     pub updated_at: OffsetDateTime,
 }
 

@@ -68,8 +68,9 @@ impl Finding {
     }
 }
 
-/// Types a signing server adds by itself.
-fn maintained_by_server(rtype: RecordType) -> bool {
+/// Types a signing server adds by itself (RRSIG, NSEC, NSEC3 and its
+/// parameters): never part of what dnsdesk records for a name.
+pub fn maintained_by_server(rtype: RecordType) -> bool {
     matches!(
         rtype,
         RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3 | RecordType::NSEC3PARAM

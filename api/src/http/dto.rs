@@ -258,7 +258,9 @@ pub struct SubdomainView {
     pub name: String,
     pub agency: Option<AgencyRef>,
     pub records: Vec<RecordDoc>,
-    pub request_id: i64,
+    /// The request that last changed it; null for a name imported from
+    /// the zone that no request changed since.
+    pub request_id: Option<i64>,
     pub updated_at: String,
     /// What each authoritative server answers now (detail only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,7 +275,7 @@ impl SubdomainView {
             name: s.name.clone(),
             agency: agency.map(AgencyRef::from),
             records: records(&s.records),
-            request_id: s.request_id.0,
+            request_id: s.request_id.map(|r| r.0),
             updated_at: rfc3339(s.updated_at),
             servers: None,
         }
@@ -281,7 +283,7 @@ impl SubdomainView {
 
     /// With the servers' answers.
     pub fn detail(d: &SubdomainDetail) -> Self {
-        let mut view = Self::summary(&d.subdomain, Some(&d.agency));
+        let mut view = Self::summary(&d.subdomain, d.agency.as_ref());
         view.servers = Some(d.servers.clone());
         view
     }

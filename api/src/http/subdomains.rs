@@ -34,7 +34,7 @@ pub async fn list(
         items: page
             .items
             .iter()
-            .map(|s| SubdomainView::summary(s, agencies.get(&s.agency_id)))
+            .map(|s| SubdomainView::summary(s, s.agency_id.and_then(|a| agencies.get(&a))))
             .collect(),
         total: page.total,
     }))

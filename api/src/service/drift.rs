@@ -240,6 +240,16 @@ pub async fn restore(
         .subdomain(&finding.subject)
         .await?
         .ok_or(ServiceError::NotFound("subdomain"))?;
+    // An imported name no agency holds has nobody to file for.
+    let agency_id = ours.agency_id.ok_or_else(|| {
+        ServiceError::invalid(
+            "id",
+            format!(
+                "{} is not assigned to an agency, so no request can restore it; adopt what the zone holds instead",
+                finding.subject
+            ),
+        )
+    })?;
     let (name, held, _) = zone_now(&app.target, app.timing.dns_timeout, &finding).await?;
     let corrupt = |e: provisioner::record::RecordError| {
         ServiceError::Store(StoreError::Corrupt {
@@ -258,7 +268,7 @@ pub async fn restore(
     let now = app.now();
     let wib = now.to_offset(crate::calendar::WIB);
     let request = NewRequest {
-        agency_id: ours.agency_id,
+        agency_id,
         kind: RequestKind::Change,
         name: provisioner::name::display_name(&name),
         records: ours.records,

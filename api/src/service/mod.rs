@@ -14,6 +14,7 @@ use crate::store::StoreError;
 pub mod admin;
 pub mod audit;
 pub mod drift;
+pub mod import;
 pub mod review;
 pub mod submit;
 pub mod views;

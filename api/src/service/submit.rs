@@ -199,7 +199,8 @@ async fn validate_for(
             (to_inputs(&specs), Vec::new())
         }
         RequestKind::Change | RequestKind::Remove => {
-            let Some(granted) = granted.filter(|g| g.agency_id == agency) else {
+            // An imported name no agency was assigned is nobody's to change.
+            let Some(granted) = granted.filter(|g| g.agency_id == Some(agency)) else {
                 return Err(ServiceError::invalid(
                     "name",
                     format!("{text} is not an active subdomain of your agency"),
@@ -287,16 +288,23 @@ async fn check_neighbours(app: &App, agency: AgencyId, name: &Name) -> Result<()
         .store
         .claims_near(&display_name(name), &ancestors)
         .await?;
-    if let Some(other) = claims.iter().find(|c| c.agency_id != agency) {
+    // An unassigned (imported) name is nobody's: nothing may nest under
+    // or over it until an agency holds it.
+    if let Some(other) = claims.iter().find(|c| c.agency_id != Some(agency)) {
         let relation = if ancestors.contains(&other.name) {
             "is below"
         } else {
             "has below it"
         };
+        let owner = if other.agency_id.is_some() {
+            "belongs to another agency"
+        } else {
+            "is not assigned to an agency"
+        };
         return Err(name_conflict(
             ConflictCode::NameOwnedByOther,
             format!(
-                "{} {relation} {}, which belongs to another agency",
+                "{} {relation} {}, which {owner}",
                 display_name(name),
                 other.name
             ),

@@ -148,11 +148,12 @@ pub async fn letter(app: &App, user: &User, id: RequestId) -> Result<Vec<u8>, Se
 #[derive(Debug, Clone)]
 pub struct SubdomainDetail {
     pub subdomain: Subdomain,
-    pub agency: Agency,
+    /// None for an imported name not assigned to an agency.
+    pub agency: Option<Agency>,
     pub servers: Vec<ServerReport>,
 }
 
-/// The catalogue, a PD's own names only.
+/// The catalogue, a PD's own names only (never the unassigned ones).
 pub async fn list_subdomains(
     app: &App,
     user: &User,
@@ -185,7 +186,7 @@ pub async fn subdomain_detail(
         .map_err(|e| ServiceError::invalid("name", e.to_string()))?;
     let text = provisioner::name::display_name(&parsed);
     let subdomain = match app.store.subdomain(&text).await? {
-        Some(s) if can_see(user, s.agency_id) => s,
+        Some(s) if can_see_name(user, s.agency_id) => s,
         _ => return Err(ServiceError::NotFound("subdomain")),
     };
     let specs = specs_from_inputs(&parsed, &subdomain.records).map_err(|e| {
@@ -207,11 +208,24 @@ pub async fn subdomain_detail(
         app.timing.dns_timeout,
     )
     .await;
+    let agency = match subdomain.agency_id {
+        Some(id) => Some(agency(app, id).await?),
+        None => None,
+    };
     Ok(SubdomainDetail {
-        agency: agency(app, subdomain.agency_id).await?,
+        agency,
         subdomain,
         servers,
     })
+}
+
+/// Whether `user` may see a catalogue entry of `agency`: staff see every
+/// one, a PD its own agency's; an unassigned name (None) only staff.
+fn can_see_name(user: &User, agency: Option<AgencyId>) -> bool {
+    match agency {
+        Some(agency) => can_see(user, agency),
+        None => user.role.is_staff(),
+    }
 }
 
 async fn agencies_by_id(app: &App) -> Result<HashMap<AgencyId, Agency>, ServiceError> {
@@ -272,19 +286,11 @@ pub async fn subdomain_history(
     if versions.is_empty() || !visible {
         return Err(ServiceError::NotFound("subdomain"));
     }
-    let line = |r: &provisioner::record::RecordInput| {
-        let ttl = r.ttl.map(|t| format!(" {t}")).unwrap_or_default();
-        let glue = if r.glue.is_empty() {
-            String::new()
-        } else {
-            format!(" (glue {})", r.glue.join(", "))
-        };
-        format!("{} {}{ttl}{glue}", r.rtype, r.value)
-    };
     let mut previous: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut out = Vec::with_capacity(versions.len());
     for version in versions {
-        let now: std::collections::BTreeSet<String> = version.records.iter().map(line).collect();
+        let now: std::collections::BTreeSet<String> =
+            version.records.iter().map(record_line).collect();
         out.push(HistoryEntry {
             added: now.difference(&previous).cloned().collect(),
             removed: previous.difference(&now).cloned().collect(),
@@ -293,4 +299,16 @@ pub async fn subdomain_history(
         previous = now;
     }
     Ok(out)
+}
+
+/// A record as people read it in a history or a report: `TYPE value TTL`,
+/// with its glue.
+pub fn record_line(r: &provisioner::record::RecordInput) -> String {
+    let ttl = r.ttl.map(|t| format!(" {t}")).unwrap_or_default();
+    let glue = if r.glue.is_empty() {
+        String::new()
+    } else {
+        format!(" (glue {})", r.glue.join(", "))
+    };
+    format!("{} {}{ttl}{glue}", r.rtype, r.value)
 }

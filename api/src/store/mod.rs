@@ -223,7 +223,8 @@ pub struct NewMail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameClaim {
     pub name: String,
-    pub agency_id: AgencyId,
+    /// None: an imported name not assigned to any agency.
+    pub agency_id: Option<AgencyId>,
 }
 
 /// The persistence interface.
@@ -409,6 +410,51 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         by: UserId,
         note: Option<&str>,
     ) -> StoreResult<(DriftFinding, SubdomainRequest)>;
+
+    // --- import ---
+
+    /// Registers names the zone already holds (`dnsdesk zone import`), in
+    /// one transaction: each enters the catalogue with its first version
+    /// (source `imported`, the zone's serial) and one audit entry. A name
+    /// already in the catalogue, or held by an open request, is left as it
+    /// is (checked inside the transaction). One outcome per name, in order.
+    async fn import_names(
+        &self,
+        import: &ZoneImport,
+        by: AuditActor,
+    ) -> StoreResult<Vec<ImportOutcome>>;
+}
+
+/// Names read from the zone, to register as they are.
+#[derive(Debug, Clone)]
+pub struct ZoneImport {
+    /// The zone's SOA serial when it was read.
+    pub serial: Option<u32>,
+    /// Where the zone was read, for the audit log (`AXFR from 192.0.2.53:53`,
+    /// `zone file /etc/bind/kalbarprov.go.id.zone`).
+    pub source: String,
+    pub names: Vec<ImportedName>,
+}
+
+/// One name of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedName {
+    /// Lowercase, without the trailing dot.
+    pub name: String,
+    /// None: not assigned to an agency.
+    pub agency_id: Option<AgencyId>,
+    /// What the zone holds there (with glue), in request form.
+    pub records: Vec<RecordInput>,
+}
+
+/// What became of one name of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Imported,
+    /// The catalogue held it already; left as it is.
+    AlreadyManaged,
+    /// An open request (its reference) holds the name; left to it.
+    OpenRequest(String),
 }
 
 /// A difference found by a drift run.

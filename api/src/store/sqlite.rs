@@ -595,6 +595,41 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok((closed, request))
     }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(names = import.names.len()))]
+    async fn import_names(
+        &self,
+        import: &crate::store::ZoneImport,
+        by: AuditActor,
+    ) -> StoreResult<Vec<crate::store::ImportOutcome>> {
+        use crate::store::ImportOutcome;
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let mut outcomes = Vec::with_capacity(import.names.len());
+        for name in &import.names {
+            if let Some(open) = requests::open_for_name(&mut *tx, &name.name).await? {
+                outcomes.push(ImportOutcome::OpenRequest(open.reference));
+                continue;
+            }
+            if !catalogue::insert_imported(&mut *tx, name, now).await? {
+                outcomes.push(ImportOutcome::AlreadyManaged);
+                continue;
+            }
+            zone::version_imported(&mut tx, name, import.serial, now).await?;
+            let mut event =
+                AuditEvent::new(AuditAction::NameImported, by.clone()).with_detail(json!({
+                    "records": name.records,
+                    "serial": import.serial,
+                    "source": import.source,
+                }));
+            event.name = Some(name.name.clone());
+            event.agency_id = name.agency_id;
+            audit::append(&mut tx, &event, now).await?;
+            outcomes.push(ImportOutcome::Imported);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
 }
 
 /// The audit entry of a state change.

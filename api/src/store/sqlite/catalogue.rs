@@ -6,15 +6,15 @@ use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::codec::{from_ms, open_states, parse_json};
 use crate::model::{AgencyId, RequestId, RequestKind, Subdomain, SubdomainRequest};
-use crate::store::{NameClaim, Page, StoreError, StoreResult};
+use crate::store::{ImportedName, NameClaim, Page, StoreError, StoreResult};
 
 /// A row of `subdomains`.
 #[derive(sqlx::FromRow)]
 struct SubdomainRow {
     name: String,
-    agency_id: i64,
+    agency_id: Option<i64>,
     records: String,
-    request_id: i64,
+    request_id: Option<i64>,
     updated_at: i64,
 }
 
@@ -24,9 +24,9 @@ impl TryFrom<SubdomainRow> for Subdomain {
     fn try_from(row: SubdomainRow) -> StoreResult<Self> {
         Ok(Subdomain {
             name: row.name,
-            agency_id: AgencyId(row.agency_id),
+            agency_id: row.agency_id.map(AgencyId),
             records: parse_json("subdomains.records", &row.records)?,
-            request_id: RequestId(row.request_id),
+            request_id: row.request_id.map(RequestId),
             updated_at: from_ms("subdomains.updated_at", row.updated_at)?,
         })
     }
@@ -89,7 +89,7 @@ pub(super) async fn claims_near(
     name: &str,
     ancestors: &[String],
 ) -> StoreResult<Vec<NameClaim>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
         "SELECT name, agency_id FROM subdomains
          WHERE name IN (SELECT value FROM json_each(?1)) OR substr(name, -length(?2)) = ?2
          UNION
@@ -107,9 +107,31 @@ pub(super) async fn claims_near(
         .into_iter()
         .map(|(name, agency_id)| NameClaim {
             name,
-            agency_id: AgencyId(agency_id),
+            agency_id: agency_id.map(AgencyId),
         })
         .collect())
+}
+
+/// Registers a name imported from the zone, with no request; false (and
+/// nothing written) when the catalogue holds the name already.
+pub(super) async fn insert_imported(
+    ex: impl SqliteExecutor<'_>,
+    name: &ImportedName,
+    now_ms: i64,
+) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+         VALUES (?, ?, ?, NULL, ?)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&name.name)
+    .bind(name.agency_id.map(|a| a.0))
+    .bind(Json(&name.records))
+    .bind(now_ms)
+    .execute(ex)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 /// Writes what an activated request leaves in the catalogue: its records

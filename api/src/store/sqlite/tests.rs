@@ -568,7 +568,7 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
         .expect("granted");
     assert_eq!(
         (granted.agency_id, granted.request_id),
-        (f.agency, request.id)
+        (Some(f.agency), Some(request.id))
     );
     assert_eq!(granted.records, request.records);
     let pending = f.store.pending_mail(10).await.expect("mail");
@@ -879,7 +879,7 @@ async fn claims_near_finds_ancestors_and_descendants() {
         .expect("claims");
     let claim = |name: &str, agency_id| NameClaim {
         name: name.to_owned(),
-        agency_id,
+        agency_id: Some(agency_id),
     };
     assert_eq!(
         claims,
@@ -1167,4 +1167,219 @@ async fn a_refused_change_leaves_no_audit_entry_and_a_made_one_leaves_one() {
     assert_eq!(entry.request_id, Some(request.id.0));
     assert_eq!(entry.agency_id, Some(f.agency.0));
     walk_chain(&f.store).await;
+}
+
+#[tokio::test]
+async fn an_import_registers_names_with_their_first_version_and_audit_in_one_go() {
+    use crate::model::VersionSource;
+    use crate::store::{ImportOutcome, ImportedName, ZoneImport};
+
+    let f = fixture().await;
+    let open = f.submit("ppdb.kalbarprov.go.id").await;
+    let name = |name: &str, agency_id: Option<AgencyId>, ip: &str| ImportedName {
+        name: name.to_owned(),
+        agency_id,
+        records: vec![record("A", ip)],
+    };
+    let import = ZoneImport {
+        serial: Some(2026112801),
+        source: "AXFR from 192.0.2.53:53".to_owned(),
+        names: vec![
+            name("disdik.kalbarprov.go.id", Some(f.agency), "203.0.113.13"),
+            name("dinkes.kalbarprov.go.id", None, "203.0.113.14"),
+            name("ppdb.kalbarprov.go.id", None, "203.0.113.80"),
+        ],
+    };
+    let (head, _) = f.store.audit_head().await.expect("head");
+    let outcomes = f
+        .store
+        .import_names(&import, console())
+        .await
+        .expect("import");
+    assert_eq!(
+        outcomes,
+        [
+            ImportOutcome::Imported,
+            ImportOutcome::Imported,
+            ImportOutcome::OpenRequest(open.reference.clone()),
+        ]
+    );
+
+    // In the catalogue without a request; the unassigned one for staff only.
+    let dinkes = f
+        .store
+        .subdomain("dinkes.kalbarprov.go.id")
+        .await
+        .expect("read")
+        .expect("imported");
+    assert_eq!((dinkes.agency_id, dinkes.request_id), (None, None));
+    let all = f.store.list_subdomains(None, 10, 0).await.expect("list");
+    assert_eq!(all.total, 2);
+    let ours = f
+        .store
+        .list_subdomains(Some(f.agency), 10, 0)
+        .await
+        .expect("list");
+    let ours: Vec<&str> = ours.items.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(ours, ["disdik.kalbarprov.go.id"]);
+    // Taken for new names: a claim of nobody.
+    let claims = f
+        .store
+        .claims_near(
+            "x.dinkes.kalbarprov.go.id",
+            &["dinkes.kalbarprov.go.id".to_owned()],
+        )
+        .await
+        .expect("claims");
+    assert_eq!(
+        claims,
+        [NameClaim {
+            name: "dinkes.kalbarprov.go.id".to_owned(),
+            agency_id: None,
+        }]
+    );
+
+    // The first version, and one audit entry per name, by the console.
+    let history = f
+        .store
+        .name_history("disdik.kalbarprov.go.id")
+        .await
+        .expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].source, VersionSource::Imported);
+    assert_eq!(history[0].serial, Some(2026112801));
+    assert_eq!(history[0].agency_id, Some(f.agency));
+    assert_eq!(history[0].request_id, None);
+    let entries = f.store.audit_range(head, 10).await.expect("range");
+    let summary: Vec<(&str, &str, Option<&str>, Option<i64>)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.actor.as_str(),
+                e.name.as_deref(),
+                e.agency_id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "zone.imported",
+                "console:test",
+                Some("disdik.kalbarprov.go.id"),
+                Some(f.agency.0)
+            ),
+            (
+                "zone.imported",
+                "console:test",
+                Some("dinkes.kalbarprov.go.id"),
+                None
+            ),
+        ]
+    );
+    assert_eq!(entries[0].detail["source"], "AXFR from 192.0.2.53:53");
+    walk_chain(&f.store).await;
+
+    // Again: everything is managed already and nothing is written.
+    let again = f
+        .store
+        .import_names(&import, console())
+        .await
+        .expect("import");
+    assert_eq!(
+        again[..2],
+        [ImportOutcome::AlreadyManaged, ImportOutcome::AlreadyManaged]
+    );
+    assert_eq!(f.store.audit_head().await.expect("head").0, head + 2);
+}
+
+#[tokio::test]
+async fn the_rebuilt_catalogue_keeps_its_index_and_ties_a_request_to_an_agency() {
+    let f = fixture().await;
+    let indexes = f
+        .count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'subdomains_agency'")
+        .await;
+    assert_eq!(indexes, 1);
+    let request = f.submit("ppdb.kalbarprov.go.id").await;
+    // A name a request wrote always has an agency.
+    let orphan = sqlx::query(
+        "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+         VALUES ('x.kalbarprov.go.id', NULL, '[]', ?, 0)",
+    )
+    .bind(request.id.0)
+    .execute(&f.store.pool)
+    .await;
+    assert!(orphan.is_err(), "{orphan:?}");
+    // And the foreign keys still hold.
+    let dangling = sqlx::query(
+        "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+         VALUES ('y.kalbarprov.go.id', 999, '[]', NULL, 0)",
+    )
+    .execute(&f.store.pool)
+    .await;
+    assert!(dangling.is_err(), "{dangling:?}");
+}
+
+#[tokio::test]
+async fn a_catalogue_from_before_import_keeps_its_rows_through_the_rebuild() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dnsdesk.db");
+    // The schema as it was before 0004, with a granted name in it.
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.expect("pool");
+    sqlx::migrate!("../migrations/sqlite")
+        .run_to(3, &pool)
+        .await
+        .expect("migrate to 3");
+    sqlx::raw_sql(
+        "INSERT INTO agencies (id, code, name, email, created_at)
+             VALUES (7, 'DISDIK', 'Dinas Pendidikan', 'it@disdik.test', 0);
+         INSERT INTO users (id, username, role, agency_id, created_at)
+             VALUES (3, 'op', 'pd', 7, 0);
+         INSERT INTO requests (id, reference, agency_id, kind, name, records, previous_records,
+             purpose, letter_number, letter_date, state, submitted_by, submitted_at, due_at,
+             updated_at)
+             VALUES (5, 'DNS/2026/000001', 7, 'create', 'ppdb.kalbarprov.go.id', '[]', '[]',
+             'PPDB', '800/1', '2026-01-05', 'active', 3, 0, 0, 0);
+         INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+             VALUES ('ppdb.kalbarprov.go.id', 7,
+             '[{\"type\":\"A\",\"value\":\"203.0.113.80\",\"ttl\":300}]', 5, 42);",
+    )
+    .execute(&pool)
+    .await
+    .expect("seed");
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.expect("open and migrate");
+    let granted = store
+        .subdomain("ppdb.kalbarprov.go.id")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        (granted.agency_id, granted.request_id),
+        (Some(AgencyId(7)), Some(RequestId(5)))
+    );
+    assert_eq!(granted.records, [record_ttl("A", "203.0.113.80", 300)]);
+    assert_eq!(to_ms(granted.updated_at), 42);
+    // And an unassigned name fits now.
+    sqlx::query(
+        "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+         VALUES ('dinkes.kalbarprov.go.id', NULL, '[]', NULL, 0)",
+    )
+    .execute(&store.pool)
+    .await
+    .expect("unassigned");
+}
+
+fn record_ttl(rtype: &str, value: &str, ttl: u32) -> RecordInput {
+    RecordInput {
+        ttl: Some(ttl),
+        ..record(rtype, value)
+    }
 }

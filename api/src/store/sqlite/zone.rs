@@ -12,7 +12,7 @@ use crate::model::{
     AgencyId, DriftFinding, DriftRun, DriftState, NameVersion, RequestId, SubdomainRequest, UserId,
     VersionSource,
 };
-use crate::store::{NewFinding, StoreError, StoreResult};
+use crate::store::{ImportedName, NewFinding, StoreError, StoreResult};
 
 /// Writes the version an activated request made.
 pub(super) async fn version_from_request(
@@ -37,6 +37,27 @@ pub(super) async fn version_from_request(
         Some(request.id),
         approver.map(UserId),
         request.serial_after,
+        now_ms,
+    )
+    .await
+}
+
+/// Writes the first version of a name imported from the zone at `serial`.
+pub(super) async fn version_imported(
+    conn: &mut SqliteConnection,
+    name: &ImportedName,
+    serial: Option<u32>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    insert_version(
+        conn,
+        &name.name,
+        name.agency_id,
+        &name.records,
+        VersionSource::Imported,
+        None,
+        None,
+        serial,
         now_ms,
     )
     .await
@@ -294,11 +315,15 @@ pub(super) async fn adopt(
     now_ms: i64,
 ) -> StoreResult<DriftFinding> {
     let finding = open_changed_finding(conn, id).await?;
-    let agency: Option<i64> = sqlx::query_scalar("SELECT agency_id FROM subdomains WHERE name = ?")
-        .bind(&finding.subject)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let agency = agency.ok_or(StoreError::NotFound("subdomain"))?;
+    // The outer None: no such name; the inner: an unassigned imported name.
+    let agency: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT agency_id FROM subdomains WHERE name = ?")
+            .bind(&finding.subject)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let agency = agency
+        .ok_or(StoreError::NotFound("subdomain"))?
+        .map(AgencyId);
     sqlx::query("UPDATE subdomains SET records = ?, updated_at = ? WHERE name = ?")
         .bind(Json(records))
         .bind(now_ms)
@@ -308,7 +333,7 @@ pub(super) async fn adopt(
     insert_version(
         conn,
         &finding.subject,
-        Some(AgencyId(agency)),
+        agency,
         records,
         VersionSource::Adopted,
         None,
@@ -330,7 +355,7 @@ pub(super) async fn adopt(
     let mut event = AuditEvent::new(AuditAction::DriftAdopted, AuditActor::User(by))
         .with_detail(json!({ "finding": id, "records": records, "serial": serial, "note": note }));
     event.name = Some(finding.subject.clone());
-    event.agency_id = Some(AgencyId(agency));
+    event.agency_id = agency;
     audit::append(conn, &event, now_ms).await?;
     Ok(DriftFinding {
         state: DriftState::Adopted,
