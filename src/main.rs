@@ -77,6 +77,16 @@ enum ZoneCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Give a managed name to an agency (an imported name left unassigned,
+    /// or a name moving between agencies).
+    Assign {
+        /// The name, e.g. bappeda.kalbarprov.go.id.
+        #[arg(long)]
+        name: String,
+        /// The agency code, e.g. BAPPEDA.
+        #[arg(long)]
+        agency: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +237,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                     dry_run,
                 },
         } => import(&config, zone_file, mapping, dry_run).await,
+        Command::Zone {
+            action: ZoneCommand::Assign { name, agency },
+        } => {
+            let store = api::server::open_store(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let sub = admin::assign_name(store.as_ref(), &name, &agency, console())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{} now belongs to {}",
+                sub.name,
+                agency.trim().to_uppercase()
+            );
+            Ok(())
+        }
     }
 }
 

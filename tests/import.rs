@@ -233,6 +233,58 @@ async fn an_existing_zone_is_imported_by_axfr_without_an_update_and_then_managed
     assert_eq!(not_yours.status, 422, "{:?}", not_yours.body);
     assert_eq!(not_yours.field(), "name");
 
+    // An admin at the console gives the name to DINKES; now its PD sees it
+    // and may change it.
+    let bad = site.cli_output(&[
+        "zone",
+        "assign",
+        "--name",
+        "dinkes.kalbarprov.go.id",
+        "--agency",
+        "NOPE",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("agency: no agency has this code"));
+    let assigned = site.cli(&[
+        "zone",
+        "assign",
+        "--name",
+        "dinkes.kalbarprov.go.id",
+        "--agency",
+        "dinkes",
+    ]);
+    assert_eq!(
+        assigned.trim(),
+        "dinkes.kalbarprov.go.id now belongs to DINKES"
+    );
+    let seen = dns
+        .get("/api/v1/subdomains/dinkes.kalbarprov.go.id", &dinkes)
+        .await;
+    assert_eq!(seen.status, 200, "{:?}", seen.body);
+    assert_eq!(seen.body["agency"]["code"], "DINKES");
+    let change = dns
+        .post(
+            "/api/v1/requests",
+            &dinkes,
+            json!({
+                "kind": "change", "name": "dinkes.kalbarprov.go.id",
+                "records": [{ "type": "A", "value": "203.0.113.42", "ttl": 300 }],
+                "purpose": "Pindah", "letter_number": "800/4/DINKES/2026", "letter_date": "2026-01-05",
+            }),
+        )
+        .await;
+    assert_eq!(change.status, 201, "{:?}", change.body);
+    // While that request is open, the name cannot change hands.
+    let busy = site.cli_output(&[
+        "zone",
+        "assign",
+        "--name",
+        "dinkes.kalbarprov.go.id",
+        "--agency",
+        "DISDIK",
+    ]);
+    assert!(!busy.status.success());
+
     // DISDIK changes its imported name: the plan starts from what was
     // imported, and goes through.
     let change = dns
@@ -283,13 +335,22 @@ async fn an_existing_zone_is_imported_by_axfr_without_an_update_and_then_managed
 
     // One audit entry per imported name, by the console; the chain holds.
     let audited = dns
-        .get("/api/v1/audit?action=zone&per_page=100", &netadmin)
+        .get("/api/v1/audit?action=zone.imported&per_page=100", &netadmin)
         .await;
     assert_eq!(audited.body["total"], 6, "{:?}", audited.body);
     let entries = audited.body["items"].as_array().unwrap();
     assert!(entries.iter().all(|e| e["action"] == "zone.imported"
         && e["actor"].as_str().unwrap().starts_with("console:")
         && e["detail"]["source"] == format!("AXFR from {embedded}")));
+    let assigned = dns
+        .get("/api/v1/audit?action=zone.assigned", &netadmin)
+        .await;
+    assert_eq!(assigned.body["total"], 1, "{:?}", assigned.body);
+    assert_eq!(assigned.body["items"][0]["name"], "dinkes.kalbarprov.go.id");
+    assert_eq!(
+        assigned.body["items"][0]["detail"],
+        json!({ "from_agency": null, "to_agency": assigned.body["items"][0]["agency_id"] })
+    );
     drop(dns);
     let verified = site.cli(&["audit", "verify"]);
     assert!(verified.starts_with("audit log intact"), "{verified}");

@@ -73,6 +73,8 @@ pub enum AuditAction {
     /// A name the zone already held entered the catalogue (`dnsdesk zone
     /// import`), with no update sent.
     NameImported,
+    /// A managed name was given to an agency.
+    NameAssigned,
 }
 
 impl AuditAction {
@@ -96,6 +98,7 @@ impl AuditAction {
         (AuditAction::DriftRestored, "drift.restored"),
         (AuditAction::DriftFailed, "drift.failed"),
         (AuditAction::NameImported, "zone.imported"),
+        (AuditAction::NameAssigned, "zone.assigned"),
     ];
 }
 

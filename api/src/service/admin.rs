@@ -123,6 +123,25 @@ pub async fn create_token(
     Ok(token)
 }
 
+/// Gives a managed name to the agency with `code` (an imported name left
+/// unassigned, or a name moving between agencies).
+pub async fn assign_name(
+    store: &dyn Store,
+    name: &str,
+    code: &str,
+    by: AuditActor,
+) -> Result<crate::model::Subdomain, ServiceError> {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let agency = store
+        .agency_by_code(code.trim())
+        .await?
+        .ok_or_else(|| ServiceError::invalid("agency", "no agency has this code"))?;
+    if store.subdomain(&name).await?.is_none() {
+        return Err(ServiceError::invalid("name", "is not a managed name"));
+    }
+    Ok(store.assign_name(&name, agency.id, by).await?)
+}
+
 /// The user a bearer token belongs to.
 pub async fn authenticate(store: &dyn Store, token: &str) -> Result<User, ServiceError> {
     let token = token.trim();

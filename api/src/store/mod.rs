@@ -423,6 +423,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         import: &ZoneImport,
         by: AuditActor,
     ) -> StoreResult<Vec<ImportOutcome>>;
+    /// Gives a managed name to an agency (an imported name left
+    /// unassigned, or a name moving between agencies), audited. Refused
+    /// while a request for the name is open.
+    async fn assign_name(
+        &self,
+        name: &str,
+        agency_id: AgencyId,
+        by: AuditActor,
+    ) -> StoreResult<Subdomain>;
 }
 
 /// Names read from the zone, to register as they are.

@@ -596,6 +596,37 @@ impl Store for SqliteStore {
         Ok((closed, request))
     }
 
+    async fn assign_name(
+        &self,
+        name: &str,
+        agency_id: AgencyId,
+        by: AuditActor,
+    ) -> StoreResult<Subdomain> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        if requests::open_for_name(&mut *tx, name).await?.is_some() {
+            return Err(StoreError::Conflict(
+                crate::store::Constraint::OpenRequestForName,
+            ));
+        }
+        let before = catalogue::subdomain(&mut *tx, name)
+            .await?
+            .ok_or(StoreError::NotFound("subdomain"))?;
+        catalogue::set_agency(&mut *tx, name, agency_id, now).await?;
+        let mut event = AuditEvent::new(AuditAction::NameAssigned, by).with_detail(json!({
+            "from_agency": before.agency_id.map(|a| a.0),
+            "to_agency": agency_id.0,
+        }));
+        event.name = Some(name.to_owned());
+        event.agency_id = Some(agency_id);
+        audit::append(&mut tx, &event, now).await?;
+        let after = catalogue::subdomain(&mut *tx, name)
+            .await?
+            .ok_or(StoreError::NotFound("subdomain"))?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     #[tracing::instrument(level = "debug", skip_all, fields(names = import.names.len()))]
     async fn import_names(
         &self,

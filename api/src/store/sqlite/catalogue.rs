@@ -167,3 +167,19 @@ pub(super) async fn apply(
     }
     Ok(())
 }
+
+/// Gives a catalogue entry to an agency.
+pub(super) async fn set_agency(
+    ex: impl SqliteExecutor<'_>,
+    name: &str,
+    agency_id: AgencyId,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE subdomains SET agency_id = ?, updated_at = ? WHERE name = ?")
+        .bind(agency_id.0)
+        .bind(now_ms)
+        .bind(name)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
