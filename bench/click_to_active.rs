@@ -2,7 +2,7 @@
 //! `active` with every authoritative server verified, against the floor a
 //! bare client needs for the same change to be visible on the last server.
 //!
-//! `cargo bench --bench click_to_active [-- --requests N --write docs/benchmarks.md]`
+//! `cargo bench --bench click_to_active [-- --requests N --runs K --write docs/benchmarks.md]`
 //!
 //! Two setups, each in the same run as its floor:
 //! - the embedded server (dnsdesk's default);
@@ -14,7 +14,10 @@
 //! dnsdesk in milliseconds, same clock). The floor runs from sending a
 //! signed UPDATE with dnsdesk's own client to the first RD=0 answer that
 //! shows the record on the last server, polled without pause. Requests run
-//! one after the other, so neither figure includes queueing.
+//! one after the other, so neither figure includes queueing. Each run
+//! starts fresh (data directory, servers); the report gives, per setup,
+//! the median over the runs of each run's median, and the spread of those
+//! run medians.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -241,27 +244,55 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
-fn report(rows: &[Row], n: usize) -> String {
+/// The median of `values`, and their smallest and largest.
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let s = summarise(values);
+    (s.median, s.min, s.max)
+}
+
+fn report(setups: &[Vec<Row>], n: usize, runs: usize) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "### Click-to-active ({n} requests each, one at a time)\n\n\
-         | setup | floor: bare client, update → visible on the last server | dnsdesk: approve returns → active, every server verified | ratio (medians) |\n\
+        "### Click-to-active ({n} requests per run, one at a time; {runs} runs per setup)\n\n\
+         Each cell: the median over the runs of each run's median (the spread of the run medians in brackets); \
+         then one run's requests in detail.\n\n\
+         | setup | floor: bare client, update → visible on the last server | dnsdesk: approve returns → active, every server verified | ratio of medians |\n\
          | --- | --- | --- | --- |\n"
     ));
-    let cell = |s: &Summary| {
-        format!(
-            "median {:.1} ms (p10 {:.1}, p90 {:.1}, min {:.1}, max {:.1})",
-            s.median, s.p10, s.p90, s.min, s.max
-        )
-    };
-    for row in rows {
+    for rows in setups {
+        let Some(first) = rows.first() else {
+            continue;
+        };
+        let floor: Vec<f64> = rows.iter().map(|r| r.floor.median).collect();
+        let ours: Vec<f64> = rows.iter().map(|r| r.dnsdesk.median).collect();
+        let ratios: Vec<f64> = rows
+            .iter()
+            .map(|r| r.dnsdesk.median / r.floor.median)
+            .collect();
+        let (f, f_lo, f_hi) = spread(&floor);
+        let (o, o_lo, o_hi) = spread(&ours);
+        let (q, q_lo, q_hi) = spread(&ratios);
         out.push_str(&format!(
-            "| {} | {} | {} | {:.2} × |\n",
-            row.setup,
-            cell(&row.floor),
-            cell(&row.dnsdesk),
-            row.dnsdesk.median / row.floor.median
+            "| {} | {f:.1} ms ({f_lo:.1}–{f_hi:.1}) | {o:.1} ms ({o_lo:.1}–{o_hi:.1}) | {q:.2} × ({q_lo:.2}–{q_hi:.2}) |\n",
+            first.setup
         ));
+    }
+    out.push_str("\nOne run in detail (ms):\n\n| setup | floor p10 / median / p90 / max | dnsdesk p10 / median / p90 / max |\n| --- | --- | --- |\n");
+    for rows in setups {
+        if let Some(r) = rows.first() {
+            out.push_str(&format!(
+                "| {} | {:.1} / {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} / {:.1} |\n",
+                r.setup,
+                r.floor.p10,
+                r.floor.median,
+                r.floor.p90,
+                r.floor.max,
+                r.dnsdesk.p10,
+                r.dnsdesk.median,
+                r.dnsdesk.p90,
+                r.dnsdesk.max
+            ));
+        }
     }
     out
 }
@@ -270,6 +301,7 @@ fn report(rows: &[Row], n: usize) -> String {
 async fn main() {
     let mut args = std::env::args().skip(1);
     let mut n = 100;
+    let mut runs = 3;
     let mut write: Option<PathBuf> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -279,16 +311,21 @@ async fn main() {
                     .and_then(|v| v.parse().ok())
                     .expect("--requests N")
             }
+            "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs K"),
             "--write" => write = args.next().map(PathBuf::from),
             // cargo bench passes --bench; nothing else is ours.
             _ => {}
         }
     }
-    let mut rows = vec![embedded(n).await];
-    if let Some(row) = bind(n).await {
-        rows.push(row);
+    let mut embedded_rows = Vec::new();
+    let mut bind_rows = Vec::new();
+    for _ in 0..runs {
+        embedded_rows.push(embedded(n).await);
+        if let Some(row) = bind(n).await {
+            bind_rows.push(row);
+        }
     }
-    let table = report(&rows, n);
+    let table = report(&[embedded_rows, bind_rows], n, runs);
     println!("{table}");
     if let Some(path) = write {
         let text = format!(
@@ -298,7 +335,7 @@ async fn main() {
              - Machine: {machine}\n\
              - BIND: {bind}\n\
              - dnsdesk: {version} (release build), SQLite (WAL, synchronous=FULL)\n\
-             - Command: `cargo bench --bench click_to_active -- --requests {n} --write docs/benchmarks.md`\n\n\
+             - Command: `cargo bench --bench click_to_active -- --requests {n} --runs {runs} --write docs/benchmarks.md`\n\n\
              {table}\n\
              How it is measured: see the head of `bench/click_to_active.rs`. The floor is what the\n\
              servers need; dnsdesk's figure adds its worker (claim, write-ahead record, the UPDATE,\n\
