@@ -330,7 +330,7 @@ async fn main() {
     if let Some(path) = write {
         let text = format!(
             "# Benchmarks\n\n\
-             Figures from one run on a development machine, on loopback, TSIG hmac-sha256.\n\
+             Figures measured on a development machine, on loopback, TSIG hmac-sha256.\n\
              Ratios compare medians measured in the same run.\n\n\
              - Machine: {machine}\n\
              - BIND: {bind}\n\
