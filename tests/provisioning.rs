@@ -53,6 +53,8 @@ async fn request_goes_live_after_one_approval_and_the_pd_is_told() {
         json!(["prereq nxdomain ppdb.kalbarprov.go.id."])
     );
     let digest = detail.body["plan"]["digest"].as_str().unwrap().to_owned();
+    // Filed just now, due 3 working days later: on time.
+    assert_eq!(detail.body["sla"], "on_time", "{:?}", detail.body);
 
     // Not yet in the zone.
     let before = dig(server, "ppdb.kalbarprov.go.id", RecordType::A).await;
@@ -68,6 +70,7 @@ async fn request_goes_live_after_one_approval_and_the_pd_is_told() {
     assert_eq!(approved.status, 200, "{:?}", approved.body);
 
     let active = dns.wait_for_state(id, &pd, "active").await;
+    assert_eq!(active["sla"], "met");
     let a = dig(server, "ppdb.kalbarprov.go.id", RecordType::A).await;
     assert!(a.authoritative);
     assert_eq!(rdata(&a), ["203.0.113.80"]);

@@ -171,6 +171,53 @@ impl RequestState {
     }
 }
 
+text_enum!(
+    /// Where a request stands against the service standard's 3 working
+    /// days.
+    SlaState {
+        /// Open, and due after today.
+        OnTime => "on_time",
+        /// Open, and due today (WIB).
+        DueToday => "due_today",
+        /// Open, and past its due time.
+        Overdue => "overdue",
+        /// Waiting for the PD's revision: the office's clock does not run.
+        Paused => "paused",
+        /// Settled by its due time.
+        Met => "met",
+        /// Settled after its due time.
+        Late => "late",
+    }
+);
+
+impl SlaState {
+    /// The state of a request in `state`, due at `due`, last changed at
+    /// `updated` (its settlement, once settled), seen at `now`.
+    pub fn of(
+        state: RequestState,
+        due: OffsetDateTime,
+        updated: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Self {
+        let wib = crate::calendar::WIB;
+        if state == RequestState::RevisionRequested {
+            SlaState::Paused
+        } else if !state.is_open() {
+            if updated <= due {
+                SlaState::Met
+            } else {
+                SlaState::Late
+            }
+        } else if now > due {
+            SlaState::Overdue
+        } else if now.to_offset(wib).date() == due.to_offset(wib).date() {
+            SlaState::DueToday
+        } else {
+            SlaState::OnTime
+        }
+    }
+}
+
 /// A regional government unit (Perangkat Daerah).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Agency {
@@ -367,6 +414,41 @@ pub struct OutgoingMail {
     pub subject: String,
     pub body: String,
     pub attempts: i64,
+}
+
+#[cfg(test)]
+mod sla_tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_clock_reads_on_time_due_today_overdue_paused_met_and_late() {
+        // Due Fri 27 Mar 2026 10.00 WIB.
+        let due = datetime!(2026-03-27 03:00 UTC);
+        let submitted = RequestState::Submitted;
+        let at = |t| SlaState::of(submitted, due, due, t);
+        assert_eq!(at(datetime!(2026-03-26 16:59 UTC)), SlaState::OnTime);
+        // 00.00 WIB on the due day is 17.00 UTC the day before.
+        assert_eq!(at(datetime!(2026-03-26 17:00 UTC)), SlaState::DueToday);
+        assert_eq!(at(datetime!(2026-03-27 03:00 UTC)), SlaState::DueToday);
+        assert_eq!(
+            at(datetime!(2026-03-27 03:00:00.001 UTC)),
+            SlaState::Overdue
+        );
+        let late = datetime!(2026-03-30 02:00 UTC);
+        assert_eq!(
+            SlaState::of(RequestState::RevisionRequested, due, late, late),
+            SlaState::Paused
+        );
+        assert_eq!(
+            SlaState::of(RequestState::Active, due, due, late),
+            SlaState::Met
+        );
+        assert_eq!(
+            SlaState::of(RequestState::Rejected, due, late, late),
+            SlaState::Late
+        );
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::model::{
-    Actor, Agency, DnsAttempt, Letter, RequestKind, RequestState, ServerCheck, Subdomain,
+    Actor, Agency, DnsAttempt, Letter, RequestKind, RequestState, ServerCheck, SlaState, Subdomain,
     SubdomainRequest, Transition,
 };
 use crate::service::views::{RequestDetail, SubdomainDetail};
@@ -176,6 +176,10 @@ pub struct RequestView {
     pub submitted_at: String,
     /// 3 working days after submission (service standard).
     pub due_at: String,
+    /// Against the due time, now: `on_time`, `due_today`, `overdue`,
+    /// `paused` (waiting for the PD's revision); once settled, `met` or
+    /// `late`.
+    pub sla: SlaState,
     pub updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanView>,
@@ -219,6 +223,7 @@ impl RequestView {
             version: r.version,
             submitted_at: rfc3339(r.submitted_at),
             due_at: rfc3339(r.due_at),
+            sla: SlaState::of(r.state, r.due_at, r.updated_at, crate::app::now()),
             updated_at: rfc3339(r.updated_at),
             plan: None,
             timeline: None,

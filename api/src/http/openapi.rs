@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::{audit, dto, error, requests, subdomains, zone};
-use crate::model::{RequestKind, RequestState};
+use crate::model::{RequestKind, RequestState, SlaState};
 use crate::service::submit::RequestInput;
 
 /// The API description.
@@ -20,7 +20,7 @@ use crate::service::submit::RequestInput;
         zone::history, zone::drift, zone::adopt, zone::restore,
     ),
     components(schemas(
-        RequestInput, RequestKind, RequestState, dto::RecordDoc, dto::RequestView, dto::RequestPage,
+        RequestInput, RequestKind, RequestState, SlaState, dto::RecordDoc, dto::RequestView, dto::RequestPage,
         dto::PlanView, dto::TransitionView, dto::AttemptView, dto::ServerView, dto::LetterView,
         dto::AgencyRef, dto::SubdomainView, dto::SubdomainPage, dto::DecisionInput,
         error::ErrorBody, error::ErrorDetail, audit::AuditPage,
