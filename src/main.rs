@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         action: ZoneCommand,
     },
+    /// The working-day calendar: national holidays and collective leave.
+    Holiday {
+        #[command(subcommand)]
+        action: HolidayCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -87,6 +92,35 @@ enum ZoneCommand {
         #[arg(long)]
         agency: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum HolidayCommand {
+    /// List the non-working days in force (shipped ones with every edit).
+    List {
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// Make a day a holiday or collective leave (or rename it).
+    Add {
+        /// e.g. 2026-12-24.
+        #[arg(long)]
+        date: String,
+        /// libur_nasional or cuti_bersama.
+        #[arg(long)]
+        kind: String,
+        /// As the decree names it.
+        #[arg(long)]
+        name: String,
+    },
+    /// Make a listed day a working day again.
+    Remove {
+        #[arg(long)]
+        date: String,
+    },
+    /// Load a year's holiday file (as api/calendar/id-holidays-2026.toml),
+    /// replacing what that year held.
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +260,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             writeln!(out, "{token}").map_err(|e| e.to_string())
         }
         Command::Audit { action } => audit(&config, action).await,
+        Command::Holiday { action } => holiday(&config, action).await,
         Command::Zone {
             action: ZoneCommand::Drift,
         } => drift(&config).await,
@@ -332,6 +367,52 @@ async fn import(
         println!("{line}");
     }
     println!("{}", report.summary());
+    Ok(())
+}
+
+async fn holiday(config: &Config, action: HolidayCommand) -> Result<(), String> {
+    use api::calendar::WorkCalendar;
+    use api::service::calendar;
+    let store = api::server::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = WorkCalendar::builtin();
+    let fail = |e: api::error::ServiceError| e.to_string();
+    match action {
+        HolidayCommand::List { year } => {
+            let (years, days) = calendar::list(store.as_ref(), &base, year)
+                .await
+                .map_err(fail)?;
+            let loaded: Vec<String> = years.iter().map(ToString::to_string).collect();
+            println!("years loaded: {}", loaded.join(", "));
+            for day in days {
+                println!("{} {} {}", day.date, day.kind.as_str(), day.name);
+            }
+        }
+        HolidayCommand::Add { date, kind, name } => {
+            let day = calendar::add(store.as_ref(), &date, &kind, &name, console())
+                .await
+                .map_err(fail)?;
+            println!("{} is now {}: {}", day.date, day.kind.as_str(), day.name);
+        }
+        HolidayCommand::Remove { date } => {
+            let day = calendar::remove(store.as_ref(), &base, &date, console())
+                .await
+                .map_err(fail)?;
+            println!("{} ({}) is a working day again", day.date, day.name);
+        }
+        HolidayCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let (year, days) = calendar::import(store.as_ref(), &text, console())
+                .await
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!(
+                "{year}: {days} non-working days loaded from {}",
+                file.display()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -75,6 +75,12 @@ pub enum AuditAction {
     NameImported,
     /// A managed name was given to an agency.
     NameAssigned,
+    /// A day became a holiday or collective leave (or was renamed).
+    HolidayAdded,
+    /// A listed day became a working day.
+    HolidayRemoved,
+    /// A year's holiday file was loaded.
+    HolidaysImported,
 }
 
 impl AuditAction {
@@ -99,6 +105,9 @@ impl AuditAction {
         (AuditAction::DriftFailed, "drift.failed"),
         (AuditAction::NameImported, "zone.imported"),
         (AuditAction::NameAssigned, "zone.assigned"),
+        (AuditAction::HolidayAdded, "calendar.day_added"),
+        (AuditAction::HolidayRemoved, "calendar.day_removed"),
+        (AuditAction::HolidaysImported, "calendar.year_imported"),
     ];
 }
 

@@ -48,6 +48,42 @@ pub enum HolidayKind {
     CutiBersama,
 }
 
+impl HolidayKind {
+    /// As stored and written in holiday files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HolidayKind::LiburNasional => "libur_nasional",
+            HolidayKind::CutiBersama => "cuti_bersama",
+        }
+    }
+}
+
+impl std::str::FromStr for HolidayKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "libur_nasional" => Ok(HolidayKind::LiburNasional),
+            "cuti_bersama" => Ok(HolidayKind::CutiBersama),
+            other => Err(format!(
+                "\"{other}\" is not libur_nasional (national holiday) or cuti_bersama (collective leave)"
+            )),
+        }
+    }
+}
+
+/// One change an admin made to the shipped calendar; replayed in order on
+/// top of it (see [`WorkCalendar::apply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalendarEdit {
+    /// A day becomes (or stays, renamed) a non-working day.
+    Add(Holiday),
+    /// A listed day becomes a working day again.
+    Remove(Date),
+    /// A whole year from a holiday file, replacing what was loaded for it.
+    Import(String),
+}
+
 /// One listed non-working day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holiday {
@@ -182,6 +218,32 @@ impl WorkCalendar {
         self.days
             .extend(holidays.into_iter().map(|holiday| (holiday.date, holiday)));
         Ok(year)
+    }
+
+    /// Applies an admin's edit. An import replaces its year whole; an
+    /// invalid import (checked before it was stored) changes nothing.
+    pub fn apply(&mut self, edit: &CalendarEdit) -> Result<(), CalendarError> {
+        match edit {
+            CalendarEdit::Add(holiday) => {
+                self.days.insert(holiday.date, holiday.clone());
+            }
+            CalendarEdit::Remove(date) => {
+                self.days.remove(date);
+            }
+            CalendarEdit::Import(toml) => {
+                let (year, holidays) = parse_year(toml)?;
+                self.days.retain(|date, _| date.year() != year);
+                self.years.insert(year);
+                self.days
+                    .extend(holidays.into_iter().map(|holiday| (holiday.date, holiday)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The year a holiday file describes, after checking all of it.
+    pub fn check_year(toml: &str) -> Result<(i32, usize), CalendarError> {
+        parse_year(toml).map(|(year, days)| (year, days.len()))
     }
 
     /// Reads a holiday file and adds its year; errors name the file.

@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::letters::MAX_LETTER_BYTES;
 
 pub mod audit;
+pub mod calendar;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -46,6 +47,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/drift/{id}/adopt", post(zone::adopt))
         .route("/drift/{id}/restore", post(zone::restore))
         .route("/audit", get(audit::list))
+        .route("/holidays", get(calendar::list).post(calendar::add))
+        .route("/holidays/{date}", axum::routing::delete(calendar::remove))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(256 * 1024));
     Router::new()

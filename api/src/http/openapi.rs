@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{audit, dto, error, requests, subdomains, zone};
+use super::{audit, calendar, dto, error, requests, subdomains, zone};
 use crate::model::{RequestKind, RequestState, SlaState};
 use crate::service::submit::RequestInput;
 
@@ -18,13 +18,14 @@ use crate::service::submit::RequestInput;
         requests::approve, requests::reject, requests::request_revision, requests::retry,
         subdomains::list, subdomains::get, audit::list,
         zone::history, zone::drift, zone::adopt, zone::restore,
+        calendar::list, calendar::add, calendar::remove,
     ),
     components(schemas(
         RequestInput, RequestKind, RequestState, SlaState, dto::RecordDoc, dto::RequestView, dto::RequestPage,
         dto::PlanView, dto::TransitionView, dto::AttemptView, dto::ServerView, dto::LetterView,
         dto::AgencyRef, dto::SubdomainView, dto::SubdomainPage, dto::DecisionInput,
         error::ErrorBody, error::ErrorDetail, audit::AuditPage,
-        zone::VersionView, zone::FindingView, zone::RunView, zone::DriftView, zone::ResolveInput,
+        calendar::HolidayDoc, calendar::CalendarView, zone::VersionView, zone::FindingView, zone::RunView, zone::DriftView, zone::ResolveInput,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -73,7 +73,7 @@ pub async fn filter(store: &dyn Store, query: &AuditQuery) -> Result<AuditFilter
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(|a| {
-            let family = ["request", "dns", "admin", "auth", "service", "audit", "drift", "zone"].contains(&a);
+            let family = ["request", "dns", "admin", "auth", "service", "audit", "drift", "calendar", "zone"].contains(&a);
             if family || a.parse::<AuditAction>().is_ok() {
                 Ok(a.to_owned())
             } else {

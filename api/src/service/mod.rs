@@ -13,6 +13,7 @@ use crate::store::StoreError;
 
 pub mod admin;
 pub mod audit;
+pub mod calendar;
 pub mod drift;
 pub mod import;
 pub mod review;

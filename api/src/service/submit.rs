@@ -62,7 +62,8 @@ pub async fn submit(
     let agency = require_pd(user)?;
     let draft = validate(app, agency, &input).await?;
     let now = app.now();
-    let due = app.calendar.due_after(now, STANDARD_WORKING_DAYS);
+    let calendar = super::calendar::current(app.store.as_ref(), &app.calendar).await?;
+    let due = calendar.due_after(now, STANDARD_WORKING_DAYS);
     if due.uncertain {
         tracing::warn!(
             name = %display_name(&draft.name),

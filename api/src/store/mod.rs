@@ -432,6 +432,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         agency_id: AgencyId,
         by: AuditActor,
     ) -> StoreResult<Subdomain>;
+
+    // --- working-day calendar ---
+
+    /// Admins' edits to the shipped calendar, oldest first.
+    async fn calendar_edits(&self) -> StoreResult<Vec<crate::calendar::CalendarEdit>>;
+    /// Stores an edit after the others, with its audit entry.
+    async fn record_calendar_edit(
+        &self,
+        edit: &crate::calendar::CalendarEdit,
+        by: AuditActor,
+    ) -> StoreResult<()>;
 }
 
 /// Names read from the zone, to register as they are.

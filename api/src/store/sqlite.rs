@@ -33,6 +33,7 @@ use crate::store::{
 
 mod accounts;
 mod audit;
+mod calendar;
 mod catalogue;
 mod codec;
 mod jobs;
@@ -594,6 +595,21 @@ impl Store for SqliteStore {
         let request = requests::fetch_written(&mut tx, request_id).await?;
         tx.commit().await?;
         Ok((closed, request))
+    }
+
+    async fn calendar_edits(&self) -> StoreResult<Vec<crate::calendar::CalendarEdit>> {
+        calendar::edits(&self.pool).await
+    }
+
+    async fn record_calendar_edit(
+        &self,
+        edit: &crate::calendar::CalendarEdit,
+        by: AuditActor,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        calendar::record(&mut tx, edit, by, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn assign_name(
