@@ -8,6 +8,7 @@
 //! is sent again. So a request reaches `active` exactly once whatever
 //! happens between approval and activation.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -233,17 +234,16 @@ async fn provision(
                 rcode.as_deref().unwrap_or("an error"),
                 zone_now
             );
-            app.store
-                .finish_attempt(
-                    attempt,
-                    AttemptOutcome::Rejected,
-                    rcode.as_deref(),
-                    Some(&reason),
-                    None,
-                )
-                .await?;
-            settle(app, fence, request, RequestState::Conflict, reason).await?;
-            Ok(None)
+            refused(
+                app,
+                fence,
+                request,
+                attempt,
+                rcode.as_deref(),
+                RequestState::Conflict,
+                reason,
+            )
+            .await
         }
         Err(e)
             if matches!(e, UpdateError::ServFail { .. })
@@ -254,18 +254,17 @@ async fn provision(
                 e.explain(&target.key.name, &target.zone, &planned.name),
                 app.timing.servfail_attempts
             );
-            app.store
-                .finish_attempt(
-                    attempt,
-                    AttemptOutcome::Rejected,
-                    Some("SERVFAIL"),
-                    Some(&reason),
-                    None,
-                )
-                .await?;
             tracing::error!(reference = %request.reference, %reason, "update keeps failing");
-            settle(app, fence, request, RequestState::Failed, reason).await?;
-            Ok(None)
+            refused(
+                app,
+                fence,
+                request,
+                attempt,
+                Some("SERVFAIL"),
+                RequestState::Failed,
+                reason,
+            )
+            .await
         }
         Err(e) if e.is_retryable() => {
             let outcome = if e.outcome_unknown() {
@@ -290,20 +289,43 @@ async fn provision(
         Err(e) => {
             let rcode = e.rcode().map(rcode_name);
             let reason = e.explain(&target.key.name, &target.zone, &planned.name);
-            app.store
-                .finish_attempt(
-                    attempt,
-                    AttemptOutcome::Rejected,
-                    rcode.as_deref(),
-                    Some(&reason),
-                    None,
-                )
-                .await?;
             tracing::error!(reference = %request.reference, %reason, "update refused");
-            settle(app, fence, request, RequestState::Failed, reason).await?;
-            Ok(None)
+            refused(
+                app,
+                fence,
+                request,
+                attempt,
+                rcode.as_deref(),
+                RequestState::Failed,
+                reason,
+            )
+            .await
         }
     }
+}
+
+/// Records a refused attempt and settles its request in `to` with
+/// `reason`; the job is done.
+async fn refused(
+    app: &App,
+    fence: JobFence,
+    request: &SubdomainRequest,
+    attempt: i64,
+    rcode: Option<&str>,
+    to: RequestState,
+    reason: String,
+) -> Result<Option<SubdomainRequest>, StepError> {
+    app.store
+        .finish_attempt(
+            attempt,
+            AttemptOutcome::Rejected,
+            rcode,
+            Some(&reason),
+            None,
+        )
+        .await?;
+    settle(app, fence, request, to, reason).await?;
+    Ok(None)
 }
 
 /// Tells the secondaries the zone changed (RFC 1996), so they transfer now
@@ -311,10 +333,16 @@ async fn provision(
 /// Best effort: a secondary that misses it still gets the primary's own
 /// NOTIFY, and verification waits for it either way.
 async fn notify_secondaries(app: &App, serial: Option<u32>) {
+    notify(app, app.target.notify.iter().map(|s| (*s, serial))).await;
+}
+
+/// Sends one NOTIFY to each (secondary, serial hint), concurrently; a
+/// missing acknowledgement is logged, never fatal.
+async fn notify(app: &App, targets: impl Iterator<Item = (SocketAddr, Option<u32>)>) {
     let target = &app.target;
-    let sends = target.notify.iter().map(|secondary| async move {
+    let sends = targets.map(|(secondary, serial)| async move {
         if let Err(e) = send_notify(
-            *secondary,
+            secondary,
             &target.zone,
             serial,
             None,
@@ -333,29 +361,13 @@ async fn notify_secondaries(app: &App, serial: Option<u32>) {
 /// stopped in between), and a primary that does not notify (the embedded
 /// one) would leave them waiting for their refresh timer.
 async fn nudge_laggards(app: &App, reports: &[ServerReport]) {
-    let target = &app.target;
-    let sends = reports
-        .iter()
-        .filter_map(|r| match r.verdict {
-            Verdict::Lagging { want, .. } if target.notify.contains(&r.server) => {
-                Some((r.server, want))
-            }
-            _ => None,
-        })
-        .map(|(secondary, serial)| async move {
-            if let Err(e) = send_notify(
-                secondary,
-                &target.zone,
-                Some(serial),
-                None,
-                app.timing.dns_timeout,
-            )
-            .await
-            {
-                tracing::warn!(%secondary, error = %e, "NOTIFY not acknowledged");
-            }
-        });
-    futures_util::future::join_all(sends).await;
+    let laggards = reports.iter().filter_map(|r| match r.verdict {
+        Verdict::Lagging { want, .. } if app.target.notify.contains(&r.server) => {
+            Some((r.server, Some(want)))
+        }
+        _ => None,
+    });
+    notify(app, laggards).await;
 }
 
 /// How many of the latest attempts, in a row, were answered SERVFAIL.

@@ -68,6 +68,17 @@ impl Finding {
     }
 }
 
+/// The serial of the SOA record at the apex of `zone` in a transfer;
+/// `None` when there is none (not this zone's data).
+pub fn apex_serial(zone: &Name, held: &[Record]) -> Option<u32> {
+    held.iter().find_map(|r| match &r.data {
+        hickory_proto::rr::RData::SOA(soa) if r.name.to_lowercase() == zone.to_lowercase() => {
+            Some(soa.serial)
+        }
+        _ => None,
+    })
+}
+
 /// Types a signing server adds by itself (RRSIG, NSEC, NSEC3 and its
 /// parameters): never part of what dnsdesk records for a name.
 pub fn maintained_by_server(rtype: RecordType) -> bool {

@@ -13,7 +13,8 @@ use crate::model::{
 };
 use crate::service::views::{RequestDetail, SubdomainDetail};
 
-fn rfc3339(t: OffsetDateTime) -> String {
+/// A time as the API writes it (RFC 3339, UTC).
+pub(super) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

@@ -7,17 +7,13 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
+use super::dto::rfc3339;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{CurrentUser, OptionalJson};
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::model::{DriftFinding, DriftRun};
 use crate::service::{drift, views};
-
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
 
 /// One version of a name.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -68,10 +68,7 @@ pub async fn run(
             return Err(error);
         }
     };
-    let primary_serial = held.iter().find_map(|r| match &r.data {
-        hickory_proto::rr::RData::SOA(soa) if r.name == target.zone => Some(soa.serial),
-        _ => None,
-    });
+    let primary_serial = provisioner::drift::apex_serial(&target.zone, &held);
     let managed = managed_names(store).await?;
     let mut findings = compare(&held, &managed);
     if let Some(primary_serial) = primary_serial {
@@ -197,10 +194,7 @@ async fn zone_now(
     let held = transfer(target.primary, &target.zone, &target.transfer_key, timeout)
         .await
         .map_err(|e| conflict(format!("cannot read the zone from {}: {e}", target.primary)))?;
-    let serial = held.iter().find_map(|r| match &r.data {
-        hickory_proto::rr::RData::SOA(soa) if r.name == target.zone => Some(soa.serial),
-        _ => None,
-    });
+    let serial = provisioner::drift::apex_serial(&target.zone, &held);
     let records = adoptable_inputs(&name, &held_at(&held, &name)).map_err(conflict)?;
     Ok((name, records, serial))
 }

@@ -91,12 +91,7 @@ pub fn owners(zone: &Name, held: &[Record]) -> BTreeSet<Name> {
 
 /// The serial of the SOA record at the apex of `zone` in `held`; None
 /// when there is none (not this zone's data).
-pub fn soa_serial(zone: &Name, held: &[Record]) -> Option<u32> {
-    held.iter().find_map(|r| match &r.data {
-        RData::SOA(soa) if r.name.to_lowercase() == *zone => Some(soa.serial),
-        _ => None,
-    })
-}
+pub use provisioner::drift::apex_serial as soa_serial;
 
 /// Plans the import of `held` (the whole zone), given the names the
 /// catalogue holds (`catalogue`: name → agency) and the mapping.
