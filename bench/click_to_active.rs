@@ -32,8 +32,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{Instance, Site};
 use hickory_proto::rr::{Name, RecordType};
-use provisioner::plan::{UpdatePlan, ZoneSlice};
-use provisioner::record::{RecordInput, RecordPolicy};
 use provisioner::tsig::TsigKey;
 use serde_json::json;
 use servers::{Kind, ZoneSetup};
@@ -116,28 +114,12 @@ async fn floor(
     prefix: &str,
     n: usize,
 ) -> Vec<f64> {
-    let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let owner = Name::from_ascii(format!("{prefix}{i}.kalbarprov.go.id.")).unwrap();
-        let specs = RecordPolicy::default()
-            .parse_records(
-                &owner,
-                &[RecordInput {
-                    rtype: "A".into(),
-                    value: format!("203.0.113.{}", 1 + i % 250),
-                    ttl: Some(300),
-                    glue: vec![],
-                }],
-            )
-            .unwrap();
-        let plan = UpdatePlan::between(
-            &zone,
-            &ZoneSlice::default(),
-            &ZoneSlice::from_specs(&owner, &specs),
-        );
+        let update = common::add_a_update(&owner.to_ascii(), &format!("203.0.113.{}", 1 + i % 250));
         let start = Instant::now();
-        provisioner::client::send_update(primary, key, plan.to_message(), Duration::from_secs(2))
+        provisioner::client::send_update(primary, key, update, Duration::from_secs(2))
             .await
             .unwrap();
         loop {

@@ -61,15 +61,7 @@ async fn a_requests_whole_story_is_in_the_log_for_network_admins_only() {
         .await;
     assert_eq!(denied.status, 401);
 
-    let story = dns
-        .get(
-            "/api/v1/audit?name=ppdb.kalbarprov.go.id&per_page=500",
-            &netadmin,
-        )
-        .await;
-    assert_eq!(story.status, 200, "{:?}", story.body);
-    let mut items = story.body["items"].as_array().unwrap().clone();
-    items.reverse();
+    let items = dns.audit_story(&netadmin, "ppdb.kalbarprov.go.id").await;
     let actions: Vec<&str> = items
         .iter()
         .map(|e| e["action"].as_str().unwrap())

@@ -48,26 +48,58 @@ fn nsupdate(key: &std::path::Path, script: &str) -> Option<()> {
     Some(())
 }
 
+/// A site whose embedded server listens on a fixed port (so the CLI
+/// reaches it), with ppdb.kalbarprov.go.id provisioned by DISDIK.
+struct Managed {
+    site: Site,
+    embedded: std::net::SocketAddr,
+    pd: String,
+    reviewer: String,
+    netadmin: String,
+    dns: common::Instance,
+}
+
+impl Managed {
+    async fn ppdb() -> Self {
+        let site = Site::new();
+        let embedded = free_port();
+        site.pin_dns(embedded, embedded, &[]);
+        let pd = site.pd("DISDIK");
+        let reviewer = site.staff("reviewer1", "reviewer");
+        let netadmin = site.staff("netadmin1", "netadmin");
+        let dns = site.start();
+        dns.provision(
+            &pd,
+            &reviewer,
+            "ppdb.kalbarprov.go.id",
+            json!([{ "type": "A", "value": "203.0.113.80", "ttl": 300 }]),
+        )
+        .await;
+        Self {
+            site,
+            embedded,
+            pd,
+            reviewer,
+            netadmin,
+            dns,
+        }
+    }
+}
+
 fn drift_now(site: &Site) -> String {
     site.cli(&["zone", "drift"])
 }
 
 #[tokio::test]
 async fn a_change_behind_dnsdesks_back_is_found_adopted_and_on_record() {
-    let site = Site::new();
-    let embedded = free_port();
-    site.pin_dns(embedded, embedded, &[]);
-    let pd = site.pd("DISDIK");
-    let reviewer = site.staff("reviewer1", "reviewer");
-    let netadmin = site.staff("netadmin1", "netadmin");
-    let dns = site.start();
-    dns.provision(
-        &pd,
-        &reviewer,
-        "ppdb.kalbarprov.go.id",
-        json!([{ "type": "A", "value": "203.0.113.80", "ttl": 300 }]),
-    )
-    .await;
+    let Managed {
+        site,
+        embedded,
+        pd,
+        reviewer: _,
+        netadmin,
+        dns,
+    } = Managed::ppdb().await;
     assert_eq!(
         drift_now(&site).lines().next().unwrap().split(':').next(),
         Some("no drift")
@@ -195,19 +227,12 @@ async fn a_change_behind_dnsdesks_back_is_found_adopted_and_on_record() {
     assert_eq!(states, ["cleared", "adopted"]);
 
     // The whole story of the name, in order, and the chain verifies.
-    let story = dns
-        .get(
-            "/api/v1/audit?name=ppdb.kalbarprov.go.id&per_page=500",
-            &netadmin,
-        )
-        .await;
-    let mut actions: Vec<String> = story.body["items"]
-        .as_array()
-        .unwrap()
+    let actions: Vec<String> = dns
+        .audit_story(&netadmin, "ppdb.kalbarprov.go.id")
+        .await
         .iter()
         .map(|e| e["action"].as_str().unwrap().to_owned())
         .collect();
-    actions.reverse();
     let drift_story = [
         "drift.found",
         "drift.found",
@@ -272,20 +297,14 @@ async fn the_periodic_drift_check_finds_a_stray_name() {
 /// dnsdesk's record back through the normal provisioning path.
 #[tokio::test]
 async fn restoring_puts_dnsdesks_record_back_through_a_request() {
-    let site = Site::new();
-    let embedded = free_port();
-    site.pin_dns(embedded, embedded, &[]);
-    let pd = site.pd("DISDIK");
-    let reviewer = site.staff("reviewer1", "reviewer");
-    let netadmin = site.staff("netadmin1", "netadmin");
-    let dns = site.start();
-    dns.provision(
-        &pd,
-        &reviewer,
-        "ppdb.kalbarprov.go.id",
-        json!([{ "type": "A", "value": "203.0.113.80", "ttl": 300 }]),
-    )
-    .await;
+    let Managed {
+        site,
+        embedded,
+        pd: _,
+        reviewer,
+        netadmin,
+        dns,
+    } = Managed::ppdb().await;
     let edit = format!(
         "server 127.0.0.1 {port}\nzone kalbarprov.go.id\n\
          update delete ppdb.kalbarprov.go.id A\n\

@@ -396,6 +396,18 @@ impl Instance {
         self.wait_for_state(id, pd, "active").await
     }
 
+    /// The audit entries about `name` and the names below it, oldest
+    /// first, as `token` (a network admin) reads them.
+    pub async fn audit_story(&self, token: &str, name: &str) -> Vec<Value> {
+        let page = self
+            .get(&format!("/api/v1/audit?name={name}&per_page=500"), token)
+            .await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        let mut items = page.body["items"].as_array().unwrap().clone();
+        items.reverse();
+        items
+    }
+
     /// Polls a request until it reaches `state` (panics on another final
     /// state or after the deadline); returns its detail.
     pub async fn wait_for_state(&self, id: i64, token: &str, state: &str) -> Value {
@@ -418,12 +430,11 @@ impl Instance {
     }
 }
 
-/// Writes `ip` as the A record of `name` straight into the zone at
-/// `server`, signed with `key`, as an admin with nsupdate would, behind
-/// dnsdesk's back.
-pub async fn out_of_band_a(server: SocketAddr, key: &TsigKey, name: &str, ip: &str) {
+/// The UPDATE that adds `ip` as the A record (TTL 300) of the new name
+/// `name` in kalbarprov.go.id, its absence required first.
+pub fn add_a_update(name: &str, ip: &str) -> hickory_proto::op::Message {
     let zone = Name::from_ascii("kalbarprov.go.id.").unwrap();
-    let owner = Name::from_ascii(format!("{name}.")).unwrap();
+    let owner = Name::from_ascii(format!("{}.", name.trim_end_matches('.'))).unwrap();
     let specs = RecordPolicy::default()
         .parse_records(
             &owner,
@@ -435,12 +446,19 @@ pub async fn out_of_band_a(server: SocketAddr, key: &TsigKey, name: &str, ip: &s
             }],
         )
         .unwrap();
-    let plan = UpdatePlan::between(
+    UpdatePlan::between(
         &zone,
         &ZoneSlice::default(),
         &ZoneSlice::from_specs(&owner, &specs),
-    );
-    provisioner::client::send_update(server, key, plan.to_message(), Duration::from_secs(2))
+    )
+    .to_message()
+}
+
+/// Writes `ip` as the A record of `name` straight into the zone at
+/// `server`, signed with `key`, as an admin with nsupdate would, behind
+/// dnsdesk's back.
+pub async fn out_of_band_a(server: SocketAddr, key: &TsigKey, name: &str, ip: &str) {
+    provisioner::client::send_update(server, key, add_a_update(name, ip), Duration::from_secs(2))
         .await
         .unwrap();
 }
