@@ -1,12 +1,13 @@
 //! The `dnsdesk` binary: parses the command line and configuration, then
 //! serves, or runs one bootstrap command against the configured database.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use api::audit::AuditActor;
 use api::config::Config;
+use api::service::accounts::{self, AccountAdmin};
 use api::service::admin;
 use api::service::audit as service_audit;
 use clap::{Parser, Subcommand};
@@ -155,17 +156,68 @@ enum AgencyAction {
 
 #[derive(Debug, Subcommand)]
 enum UserAction {
-    /// Add a user.
+    /// Add a user. With --password-stdin, or at a terminal (asked twice,
+    /// not echoed), they get a password for the web UI; otherwise they
+    /// use API tokens only (`dnsdesk token create`).
     Add {
-        #[arg(long)]
-        username: String,
+        #[command(flatten)]
+        user: UserName,
         /// pd, reviewer, netadmin or admin.
         #[arg(long)]
         role: String,
         /// The agency code of a pd user.
         #[arg(long)]
         agency: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        /// No password, and no prompt at a terminal: the user works with
+        /// API tokens only.
+        #[arg(long, conflicts_with = "password_stdin")]
+        token_only: bool,
     },
+    /// Set a user's password (at least 10 characters); their web sessions
+    /// end. Asked twice at a terminal, or read from stdin.
+    Password {
+        #[command(flatten)]
+        user: UserName,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: their web sessions end and their API tokens stop
+    /// working.
+    Disable {
+        #[command(flatten)]
+        user: UserName,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[command(flatten)]
+        user: UserName,
+    },
+    /// List users: username, role, agency, whether disabled.
+    List,
+}
+
+/// Which user: `dnsdesk user disable boss`, or `--username boss` as
+/// scripts written for `token create` spell it.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct UserName {
+    /// The username.
+    #[arg(value_name = "USERNAME")]
+    username: Option<String>,
+    /// The username, as an option.
+    #[arg(long = "username", value_name = "USERNAME")]
+    username_option: Option<String>,
+}
+
+impl UserName {
+    fn into_string(self) -> String {
+        // The group requires exactly one of the two.
+        self.username.or(self.username_option).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,30 +274,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("agency {} added ({})", agency.code, agency.name);
             Ok(())
         }
-        Command::User {
-            action:
-                UserAction::Add {
-                    username,
-                    role,
-                    agency,
-                },
-        } => {
-            let store = api::server::open_store(&config)
-                .await
-                .map_err(|e| e.to_string())?;
-            let user = admin::add_user(
-                store.as_ref(),
-                &username,
-                &role,
-                agency.as_deref(),
-                None,
-                console(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            println!("user {} added with role {}", user.username, user.role);
-            Ok(())
-        }
+        Command::User { action } => user(&config, action).await,
         Command::Token {
             action: TokenAction::Create { username },
         } => {
@@ -293,11 +322,172 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 /// Who runs a console command, for the audit log: the login name.
 fn console() -> AuditActor {
-    let who = ["SUDO_USER", "USER", "LOGNAME"]
+    AuditActor::Console(console_user())
+}
+
+/// The operating-system user running the command.
+fn console_user() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned());
-    AuditActor::Console(who)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+async fn user(config: &Config, action: UserAction) -> Result<(), String> {
+    let fail = |e: api::error::ServiceError| e.to_string();
+    match action {
+        UserAction::Add {
+            user,
+            role,
+            agency,
+            password_stdin,
+            token_only,
+        } => {
+            let username = user.into_string();
+            let password = if token_only {
+                None
+            } else {
+                new_password(&username, password_stdin)?
+            };
+            // Hashed (and its length checked) before anything is written:
+            // a refused password leaves no user without one behind.
+            let hash = password
+                .as_deref()
+                .map(accounts::hash_password)
+                .transpose()
+                .map_err(fail)?;
+            let with_password = hash.is_some();
+            let store = api::server::open_store(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = admin::add_user(
+                store.as_ref(),
+                &username,
+                &role,
+                agency.as_deref(),
+                hash,
+                console(),
+            )
+            .await
+            .map_err(fail)?;
+            println!("user {} added with role {}", user.username, user.role);
+            if !with_password {
+                eprintln!("no password: {} uses API tokens only", user.username);
+            }
+            Ok(())
+        }
+        UserAction::Password {
+            user,
+            password_stdin,
+        } => {
+            let username = user.into_string();
+            let Some(password) = new_password(&username, password_stdin)? else {
+                return Err(
+                    "no password given: pass --password-stdin, or run at a terminal".to_owned(),
+                );
+            };
+            let store = api::server::open_store(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let target = find_user(store.as_ref(), &username).await?;
+            accounts::set_password(
+                store.as_ref(),
+                &AccountAdmin::Console(console_user()),
+                target.id,
+                &password,
+            )
+            .await
+            .map_err(fail)?;
+            println!("password of {} set; their sessions ended", target.username);
+            Ok(())
+        }
+        UserAction::Disable { user } => set_disabled(config, user, true).await,
+        UserAction::Enable { user } => set_disabled(config, user, false).await,
+        UserAction::List => {
+            let store = api::server::open_store(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let users =
+                accounts::list_users(store.as_ref(), &AccountAdmin::Console(console_user()))
+                    .await
+                    .map_err(fail)?;
+            let agencies = store.list_agencies().await.map_err(|e| e.to_string())?;
+            for user in users {
+                let agency = user
+                    .agency_id
+                    .and_then(|id| agencies.iter().find(|a| a.id == id))
+                    .map_or("-", |a| a.code.as_str());
+                let state = if user.disabled { "disabled" } else { "enabled" };
+                println!("{} {} {agency} {state}", user.username, user.role);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn set_disabled(config: &Config, user: UserName, disabled: bool) -> Result<(), String> {
+    let store = api::server::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let target = find_user(store.as_ref(), &user.into_string()).await?;
+    let by = AccountAdmin::Console(console_user());
+    let changed = if disabled {
+        accounts::disable_user(store.as_ref(), &by, target.id).await
+    } else {
+        accounts::enable_user(store.as_ref(), &by, target.id).await
+    }
+    .map_err(|e| e.to_string())?;
+    if disabled {
+        println!(
+            "user {} disabled: their sessions ended, their API tokens stop working",
+            changed.username
+        );
+    } else {
+        println!("user {} enabled", changed.username);
+    }
+    Ok(())
+}
+
+/// The user with `username` (as `add_user` stores it: trimmed, lowercase).
+async fn find_user(
+    store: &dyn api::store::Store,
+    username: &str,
+) -> Result<api::model::User, String> {
+    store
+        .user_by_username(&username.trim().to_ascii_lowercase())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("username: no user {username}"))
+}
+
+/// A new password: the first line of stdin with `--password-stdin`;
+/// otherwise asked twice without echo when stdin is a terminal; otherwise
+/// none (scripts that create token-only users pipe nothing).
+fn new_password(username: &str, from_stdin: bool) -> Result<Option<String>, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        let password = line.strip_suffix('\n').unwrap_or(&line);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        return Ok(Some(password.to_owned()));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let ask = |prompt: String| {
+        rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the password: {e}"))
+    };
+    let first = ask(format!(
+        "password for {username} (at least {} characters): ",
+        accounts::MIN_PASSWORD_CHARS
+    ))?;
+    let again = ask("the same password again: ".to_owned())?;
+    if first != again {
+        return Err("the two passwords differ; nothing was changed".to_owned());
+    }
+    Ok(Some(first))
 }
 
 async fn drift(config: &Config) -> Result<(), String> {
@@ -467,6 +657,23 @@ async fn serve(config: &Config) -> Result<(), String> {
     // One machine-readable line on stdout: tests and scripts wait for it.
     println!("dnsdesk ready http=http://{}{dns}", running.http_addr);
     tracing::info!(http = %running.http_addr, "dnsdesk is ready; GET /healthz");
+    eprintln!("dnsdesk: open http://{}/ in a browser", running.http_addr);
+    // A fresh install has nobody to sign in as: say how to make the first
+    // admin rather than leave a login page nobody can pass.
+    match running.app.store.list_users().await {
+        Ok(users)
+            if !users
+                .iter()
+                .any(|u| u.role == api::model::Role::Admin && !u.disabled) =>
+        {
+            eprintln!(
+                "dnsdesk: no admin yet; create one with `dnsdesk user add admin --role admin` \
+             (asks for a password), then add agencies and users in the web UI"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot list users"),
+    }
     wait_for_signal().await;
     tracing::info!("shutting down");
     running.stop().await;

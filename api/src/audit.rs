@@ -81,6 +81,22 @@ pub enum AuditAction {
     HolidayRemoved,
     /// A year's holiday file was loaded.
     HolidaysImported,
+    /// A user signed in with a password (a web session began).
+    AuthLogin,
+    /// A password sign-in was refused: the username tried, the client and
+    /// why; never the password.
+    AuthLoginFailed,
+    /// A username or client address reached the limit of failed sign-ins
+    /// and is refused for a while.
+    AuthLocked,
+    /// A web session ended (sign-out, or every session of a user).
+    AuthLogout,
+    /// An admin disabled a user (its sessions end with it).
+    UserDisabled,
+    /// An admin enabled a disabled user again.
+    UserEnabled,
+    /// A user's password was set; never the password or its hash.
+    UserPasswordSet,
 }
 
 impl AuditAction {
@@ -108,6 +124,13 @@ impl AuditAction {
         (AuditAction::HolidayAdded, "calendar.day_added"),
         (AuditAction::HolidayRemoved, "calendar.day_removed"),
         (AuditAction::HolidaysImported, "calendar.year_imported"),
+        (AuditAction::AuthLogin, "auth.login"),
+        (AuditAction::AuthLoginFailed, "auth.login_failed"),
+        (AuditAction::AuthLocked, "auth.locked"),
+        (AuditAction::AuthLogout, "auth.logout"),
+        (AuditAction::UserDisabled, "user.disabled"),
+        (AuditAction::UserEnabled, "user.enabled"),
+        (AuditAction::UserPasswordSet, "user.password_set"),
     ];
 }
 

@@ -27,6 +27,10 @@ pub enum ServiceError {
         message: String,
         field: Option<String>,
     },
+    /// Too many failed sign-ins (or checks) from this client or for this
+    /// account; try again after the given number of seconds.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     /// An upload over the size limit.
     #[error("{field} is larger than {limit} bytes")]
     TooLarge { field: String, limit: usize },

@@ -96,6 +96,12 @@ impl ApiError {
                 format!("{field} {message}"),
                 Some(field.clone()),
             ),
+            E::TooManyAttempts { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many attempts; try again in {retry_after_secs} s"),
+                None,
+            ),
             E::Store(_) | E::Io(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -163,7 +163,9 @@ pub async fn authenticate(store: &dyn Store, token: &str) -> Result<User, Servic
     Err(ServiceError::Unauthenticated)
 }
 
-fn token_hash(token: &str) -> String {
+/// The SHA-256 (hex) under which a token is stored: API tokens and
+/// session cookies alike; the token itself never is.
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -23,8 +23,8 @@ use time::OffsetDateTime;
 use crate::audit::{AuditAction, AuditActor, AuditEntry, AuditEvent};
 use crate::model::{
     Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, DriftFinding, DriftRun, Job, Letter,
-    NameVersion, OutgoingMail, RequestId, RequestState, ServerCheck, Subdomain, SubdomainRequest,
-    Transition, User, UserId,
+    MailAttachment, NameVersion, OutgoingMail, RequestId, RequestState, ServerCheck, Subdomain,
+    SubdomainRequest, Transition, User, UserId,
 };
 use crate::store::{
     AuditFilter, JobEffect, JobFence, NameClaim, NewAgency, NewFinding, NewMail, NewRequest,
@@ -39,6 +39,7 @@ mod codec;
 mod jobs;
 mod outbox;
 mod requests;
+mod sessions;
 #[cfg(test)]
 mod tests;
 mod zone;
@@ -194,6 +195,94 @@ impl Store for SqliteStore {
         accounts::user_by_token(&self.pool, token_hash).await
     }
 
+    // Sessions: the transactions are composed in `sessions`.
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        sessions::list_users(self).await
+    }
+
+    async fn user_credentials(
+        &self,
+        username: &str,
+    ) -> StoreResult<Option<crate::store::UserCredentials>> {
+        sessions::user_credentials(self, username).await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user_id: UserId,
+        disabled: bool,
+        by: AuditActor,
+    ) -> StoreResult<User> {
+        sessions::set_user_disabled(self, user_id, disabled, by).await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: UserId,
+        password_hash: &str,
+        by: AuditActor,
+    ) -> StoreResult<()> {
+        sessions::set_password(self, user_id, password_hash, by).await
+    }
+
+    async fn create_session(&self, new: crate::store::NewStoredSession) -> StoreResult<i64> {
+        sessions::create_session(self, new).await
+    }
+
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<crate::store::StoredSession>> {
+        sessions::session_by_token_hash(self, token_hash).await
+    }
+
+    async fn touch_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
+        sessions::touch_session(&self.pool, id, now).await
+    }
+
+    async fn end_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        sessions::end_session(self, id, now).await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user_id: UserId,
+        by: AuditActor,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        sessions::end_user_sessions(self, user_id, by, now).await
+    }
+
+    async fn purge_expired_logins(
+        &self,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+        failures_cutoff: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sessions::purge_expired_logins(self, now, idle_cutoff, failures_cutoff).await
+    }
+
+    async fn login_failures(
+        &self,
+        key: &crate::store::ThrottleKey,
+    ) -> StoreResult<Option<crate::store::LoginFailures>> {
+        sessions::login_failures(&self.pool, key).await
+    }
+
+    async fn record_login_failure(
+        &self,
+        failure: &crate::store::FailedLogin,
+        counted: &[(crate::store::ThrottleKey, crate::store::ThrottleRule)],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sessions::record_login_failure(self, failure, counted, now).await
+    }
+
+    async fn clear_login_failures(&self, key: &crate::store::ThrottleKey) -> StoreResult<()> {
+        sessions::clear_login_failures(&self.pool, key).await
+    }
+
     #[tracing::instrument(level = "debug", skip_all, fields(name = %new.name))]
     async fn insert_request(&self, new: NewRequest) -> StoreResult<SubdomainRequest> {
         let mut tx = self.begin_write().await?;
@@ -296,6 +385,7 @@ impl Store for SqliteStore {
         id: RequestId,
         fence: JobFence,
         mail: NewMail,
+        confirmation: Option<MailAttachment>,
     ) -> StoreResult<SubdomainRequest> {
         let now = now_ms();
         let mut change = StateChange::new(
@@ -308,11 +398,23 @@ impl Store for SqliteStore {
         change.job = JobEffect::Finish(fence);
         let mut tx = self.begin_write().await?;
         requests::apply_change(&mut tx, &change, now).await?;
-        audit::append_for_request(&mut tx, id, change_event(&change), now).await?;
+        let mut event = change_event(&change);
+        if let Some(confirmation) = &confirmation {
+            requests::record_confirmation(&mut *tx, id, &confirmation.letter).await?;
+            // The letter's hash in the audit chain: a copy of the PDF can
+            // be checked against what dnsdesk issued.
+            if let Some(detail) = event.detail.as_object_mut() {
+                detail.insert(
+                    "confirmation_sha256".to_owned(),
+                    json!(confirmation.letter.sha256),
+                );
+            }
+        }
+        audit::append_for_request(&mut tx, id, event, now).await?;
         let request = requests::fetch_written(&mut tx, id).await?;
         catalogue::apply(&mut *tx, &request, now).await?;
         zone::version_from_request(&mut tx, &request, now).await?;
-        outbox::queue(&mut *tx, Some(id), &mail, now).await?;
+        outbox::queue(&mut *tx, Some(id), &mail, confirmation.as_ref(), now).await?;
         tx.commit().await?;
         Ok(request)
     }
@@ -486,7 +588,7 @@ impl Store for SqliteStore {
     }
 
     async fn queue_mail(&self, mail: NewMail) -> StoreResult<()> {
-        outbox::queue(&self.pool, None, &mail, now_ms()).await
+        outbox::queue(&self.pool, None, &mail, None, now_ms()).await
     }
 
     async fn append_audit(&self, event: AuditEvent) -> StoreResult<AuditEntry> {
