@@ -56,9 +56,13 @@ async fn request_goes_live_after_one_approval_and_the_pd_is_told() {
     // Filed just now, due 3 working days later: on time.
     assert_eq!(detail.body["sla"], "on_time", "{:?}", detail.body);
 
-    // Not yet in the zone.
+    // Not yet in the zone, and no confirmation letter yet.
     let before = dig(server, "ppdb.kalbarprov.go.id", RecordType::A).await;
     assert_eq!(before.rcode, ResponseCode::NXDomain);
+    let none = dns
+        .get(&format!("/api/v1/requests/{id}/confirmation"), &pd)
+        .await;
+    assert_eq!(none.status, 404, "{:?}", none.body);
 
     let approved = dns
         .post(
@@ -137,6 +141,57 @@ async fn request_goes_live_after_one_approval_and_the_pd_is_told() {
         mails[0]
     );
     assert!(mails[0].contains("ppdb.kalbarprov.go.id"));
+    let reference = detail.body["reference"].as_str().unwrap();
+    let letter_name = format!("konfirmasi-{}.pdf", reference.replace('/', "-"));
+    assert!(
+        mails[0].contains("Content-Type: application/pdf"),
+        "{}",
+        mails[0]
+    );
+    assert!(mails[0].contains(&letter_name), "{}", mails[0]);
+
+    // The confirmation letter: a PDF naming the subdomain and the request.
+    let response = dns
+        .client
+        .get(dns.url(&format!("/api/v1/requests/{id}/confirmation")))
+        .bearer_auth(&pd)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/pdf");
+    assert!(header("content-disposition").starts_with("attachment;"));
+    let pdf = response.bytes().await.unwrap();
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).unwrap();
+    for expected in [
+        "ppdb.kalbarprov.go.id",
+        reference,
+        "203.0.113.80",
+        "v=spf1 -all",
+        "SURAT KONFIRMASI AKTIVASI SUBDOMAIN",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+    }
+    // The embedded zone's SOA was read: its negative TTL is stated.
+    assert!(text.contains(" detik"), "{text}");
+    let reviewer_copy = dns
+        .client
+        .get(dns.url(&format!("/api/v1/requests/{id}/confirmation")))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reviewer_copy.bytes().await.unwrap(), pdf);
 
     let final_state = dns.get(&format!("/api/v1/requests/{id}"), &pd).await;
     assert_eq!(final_state.body["attempts"].as_array().unwrap().len(), 1);

@@ -61,6 +61,43 @@ impl Default for Timing {
     }
 }
 
+/// How people reach dnsdesk: links in letters and e-mails, and whether
+/// cookies must be HTTPS-only.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// The public base URL without a trailing slash, e.g.
+    /// `https://dnsdesk.kalbarprov.go.id`; None: links are made from the
+    /// HTTP listen address.
+    pub public_url: Option<String>,
+    /// Where the HTTP server listens (for links when no public URL is set).
+    pub listen: SocketAddr,
+    /// Session lifetimes and sign-in throttling.
+    pub sessions: crate::service::accounts::SessionPolicy,
+}
+
+impl WebSettings {
+    /// The base of absolute links, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Whether people reach dnsdesk over HTTPS: cookies are then `Secure`
+    /// and the session cookie takes the `__Host-` prefix.
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The absolute URL of the public check page for `name`.
+    pub fn check_url(&self, name: &str) -> String {
+        format!("{}/check?name={name}", self.base_url())
+    }
+}
+
 /// Shared state of the running service.
 #[derive(Debug)]
 pub struct App {
@@ -71,6 +108,10 @@ pub struct App {
     pub calendar: WorkCalendar,
     pub letters: LetterStore,
     pub timing: Timing,
+    /// How people reach the web interface.
+    pub web: WebSettings,
+    /// Limits the public check per client.
+    pub check_limiter: crate::web::ratelimit::RateLimiter,
     /// Wakes the provisioning worker (a job was queued).
     pub jobs_queued: Notify,
     /// Wakes the mail sender (a mail was queued).

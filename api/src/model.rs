@@ -285,6 +285,9 @@ pub struct SubdomainRequest {
     pub letter_number: String,
     pub letter_date: Date,
     pub letter: Option<Letter>,
+    /// The confirmation letter (surat konfirmasi) made when the request
+    /// went active; None before, and for requests settled without one.
+    pub confirmation: Option<Letter>,
     pub state: RequestState,
     /// Why it is `failed` or `conflict`, in words an admin can act on.
     pub state_reason: Option<String>,
@@ -413,7 +416,18 @@ pub struct OutgoingMail {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// A stored PDF sent with the text; None for plain-text mail.
+    pub attachment: Option<MailAttachment>,
     pub attempts: i64,
+}
+
+/// A stored letter sent with an e-mail, under the file name its recipient
+/// sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub letter: Letter,
+    /// E.g. `konfirmasi-DNS-2026-000123.pdf`.
+    pub file_name: String,
 }
 
 #[cfg(test)]

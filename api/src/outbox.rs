@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::app::App;
-use crate::mailer::{MailMessage, Mailer};
+use crate::error::ServiceError;
+use crate::mailer::{MailMessage, Mailer, PdfAttachment};
+use crate::model::OutgoingMail;
 
 /// How often pending mail is looked for without a wake-up.
 const POLL: Duration = Duration::from_secs(30);
@@ -39,11 +41,22 @@ pub async fn deliver_pending(app: &App, mailer: &Mailer) {
         }
     };
     for mail in pending {
+        let attachment = match attachment_of(app, &mail) {
+            Ok(attachment) => attachment,
+            Err(e) => {
+                tracing::warn!(mail = mail.id, error = %e, "attachment unreadable; will retry");
+                if let Err(e) = app.store.mark_mail_failed(mail.id, &e.to_string()).await {
+                    tracing::error!(mail = mail.id, error = %e, "cannot update the outbox");
+                }
+                continue;
+            }
+        };
         let message = MailMessage {
             id: mail.id,
             to: mail.recipient.clone(),
             subject: mail.subject.clone(),
             body: mail.body.clone(),
+            attachment,
         };
         let result = match mailer.deliver(&message).await {
             Ok(()) => app.store.mark_mail_sent(mail.id).await,
@@ -59,5 +72,31 @@ pub async fn deliver_pending(app: &App, mailer: &Mailer) {
         if let Err(e) = result {
             tracing::error!(mail = mail.id, error = %e, "cannot update the outbox");
         }
+    }
+}
+
+/// The stored PDF a mail carries, read from the letter store.
+///
+/// A file that is gone (removed from the data directory by hand) will not
+/// come back: the mail goes without it, so the PD is still told, and the
+/// loss is logged. Any other read error is worth retrying.
+fn attachment_of(app: &App, mail: &OutgoingMail) -> Result<Option<PdfAttachment>, ServiceError> {
+    let Some(attachment) = &mail.attachment else {
+        return Ok(None);
+    };
+    match app.letters.read(&attachment.letter) {
+        Ok(bytes) => Ok(Some(PdfAttachment {
+            file_name: attachment.file_name.clone(),
+            bytes,
+        })),
+        Err(ServiceError::NotFound(_)) => {
+            tracing::error!(
+                mail = mail.id,
+                sha256 = %attachment.letter.sha256,
+                "the attached letter is missing from the letter store; sending the mail without it"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }

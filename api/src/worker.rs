@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use provisioner::client::{send_notify, send_update, soa_serial};
+use hickory_proto::rr::{RData, RecordType};
+use provisioner::client::{query, send_notify, send_update, soa_serial};
 use provisioner::error::{UpdateError, rcode_name};
 use provisioner::name::display_name;
 use provisioner::plan::rr_text;
@@ -25,9 +26,11 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::calendar::format_wib;
+use crate::confirmation::{self, ConfirmationLetter, IssuingUnit};
 use crate::error::ServiceError;
 use crate::model::{
-    Actor, AttemptOutcome, DnsAttempt, Job, RequestState, ServerCheck, SubdomainRequest,
+    Actor, Agency, AttemptOutcome, DnsAttempt, Job, MailAttachment, RequestKind, RequestState,
+    ServerCheck, SubdomainRequest,
 };
 use crate::service::{RequestPlan, plan_of};
 use crate::store::{JobEffect, JobFence, NewMail, StateChange, StoreError};
@@ -487,8 +490,8 @@ async fn verify(
         app.store.record_checks(request.id, &checks).await?;
         let lame: Vec<&NameServerReport> = delegated.iter().filter(|r| !r.serves_child()).collect();
         if served && lame.is_empty() {
-            let mail = confirmation_mail(app, request).await?;
-            let active = app.store.activate(request.id, fence, mail).await?;
+            let (mail, letter) = prepare_confirmation(app, request, &reports).await?;
+            let active = app.store.activate(request.id, fence, mail, letter).await?;
             app.mail_queued.notify_one();
             tracing::info!(reference = %active.reference, name = %active.name, "active");
             return Ok(());
@@ -564,49 +567,189 @@ fn describe_report(report: &ServerReport) -> String {
     format!("{}: {what}", report.server)
 }
 
-/// The confirmation (step d of the service standard), in Indonesian.
-async fn confirmation_mail(app: &App, request: &SubdomainRequest) -> Result<NewMail, StepError> {
+/// What the PD is told when its request goes active (step d of the
+/// service standard): the e-mail, and the confirmation letter, rendered
+/// and stored, that it carries and the request keeps.
+///
+/// A letter that cannot be rendered (a check URL too long for a QR code)
+/// never will be: the request goes active without one rather than wait
+/// for ever, and the error is logged. A letter that cannot be stored (a
+/// full disk) fails the step, which is retried: the DNS is live either
+/// way, and the letter is the PD's record of it.
+async fn prepare_confirmation(
+    app: &App,
+    request: &SubdomainRequest,
+    reports: &[ServerReport],
+) -> Result<(NewMail, Option<MailAttachment>), StepError> {
     let agency = app
         .store
         .agency(request.agency_id)
         .await?
         .ok_or(StoreError::NotFound("agency"))?;
-    let records = if request.records.is_empty() {
+    let verified_at = app.now();
+    let negative_ttl = negative_ttl(app).await;
+    let letter =
+        confirmation_letter(app, request, &agency, reports, verified_at, negative_ttl).await?;
+    let stored = match confirmation::render(&letter) {
+        Ok(pdf) => Some(MailAttachment {
+            letter: app.letters.save(&pdf)?,
+            file_name: confirmation::file_name(&request.reference),
+        }),
+        Err(e) => {
+            tracing::error!(reference = %request.reference, error = %e, "cannot render the confirmation letter; activating without it");
+            None
+        }
+    };
+    let mail = confirmation_mail(&letter, &agency, stored.as_ref());
+    Ok((mail, stored))
+}
+
+/// The facts the letter states, from the request, its history and the
+/// verification that just passed.
+async fn confirmation_letter(
+    app: &App,
+    request: &SubdomainRequest,
+    agency: &Agency,
+    reports: &[ServerReport],
+    verified_at: OffsetDateTime,
+    negative_ttl: Option<u32>,
+) -> Result<ConfirmationLetter, StepError> {
+    let transitions = app.store.transitions(request.id).await?;
+    // The reviewer's approval; an admin's retry (failed → approved) only
+    // queued the same approved plan again.
+    let approval = transitions
+        .iter()
+        .rev()
+        .find(|t| t.to == RequestState::Approved && t.from != Some(RequestState::Failed))
+        .or_else(|| {
+            transitions
+                .iter()
+                .rev()
+                .find(|t| t.to == RequestState::Approved)
+        });
+    // The primary's NOERROR; after a lost answer there is none, and the
+    // moment the zone was found to hold the update stands for it.
+    let attempts = app.store.attempts(request.id).await?;
+    let written_at = attempts
+        .iter()
+        .rev()
+        .find(|a| a.outcome == AttemptOutcome::Accepted)
+        .and_then(|a| a.finished_at)
+        .or_else(|| {
+            transitions
+                .iter()
+                .rev()
+                .find(|t| t.to == RequestState::Verifying)
+                .map(|t| t.at)
+        });
+    Ok(ConfirmationLetter {
+        reference: request.reference.clone(),
+        kind: request.kind,
+        agency_name: agency.name.clone(),
+        agency_code: agency.code.clone(),
+        name: request.name.clone(),
+        zone: display_name(&app.target.zone),
+        records: request.records.clone(),
+        letter_number: request.letter_number.clone(),
+        letter_date: request.letter_date,
+        submitted_at: request.submitted_at,
+        approved_at: approval.map(|t| t.at),
+        approved_by: approval.and_then(|t| t.actor_name.clone()),
+        written_at,
+        serial: request.serial_after,
+        verified_at,
+        servers: reports.iter().map(|r| r.server.to_string()).collect(),
+        negative_ttl,
+        issuer: IssuingUnit::default(),
+        check_url: app.web.check_url(&request.name),
+    })
+}
+
+/// How long resolvers may cache "no such name" in the zone, read from the
+/// primary's SOA. RFC 2308 §5: "the TTL of this record is set from the
+/// minimum of the MINIMUM field of the SOA record and the TTL of the SOA
+/// itself". None when the primary does not answer: the letter then names
+/// the TTL without a number.
+async fn negative_ttl(app: &App) -> Option<u32> {
+    let zone = &app.target.zone;
+    match query(
+        app.target.primary,
+        zone,
+        RecordType::SOA,
+        app.timing.dns_timeout,
+    )
+    .await
+    {
+        Ok(answer) => answer.answers.iter().find_map(|r| match &r.data {
+            RData::SOA(soa) if r.name == *zone => Some(soa.minimum.min(r.ttl)),
+            _ => None,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the zone's SOA for the negative TTL");
+            None
+        }
+    }
+}
+
+/// The confirmation e-mail, in Indonesian: what the letter says, in
+/// short, with the letter attached when there is one.
+fn confirmation_mail(
+    letter: &ConfirmationLetter,
+    agency: &Agency,
+    attachment: Option<&MailAttachment>,
+) -> NewMail {
+    let records = if letter.kind == RequestKind::Remove {
         "  (dihapus)".to_owned()
     } else {
-        request
+        letter
             .records
             .iter()
-            .map(|r| format!("  {} {} (TTL {})", r.rtype, r.value, r.ttl.unwrap_or(0)))
+            .map(|r| {
+                let ttl = r
+                    .ttl
+                    .map_or_else(|| "TTL bawaan zona".to_owned(), |t| format!("TTL {t}"));
+                format!("  {} {} ({ttl})", r.rtype, r.value)
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let (subject, what) = match request.kind {
-        crate::model::RequestKind::Create => ("Subdomain aktif", "telah diaktifkan"),
-        crate::model::RequestKind::Change => ("Perubahan subdomain aktif", "telah diubah"),
-        crate::model::RequestKind::Remove => ("Subdomain dihapus", "telah dihapus"),
+    let (subject, what) = match letter.kind {
+        RequestKind::Create => ("Subdomain aktif", "telah diaktifkan"),
+        RequestKind::Change => ("Perubahan subdomain aktif", "telah diubah"),
+        RequestKind::Remove => ("Subdomain dihapus", "telah dihapus"),
+    };
+    let negative_ttl = match letter.negative_ttl {
+        Some(secs) => format!(" ({secs} detik)"),
+        None => String::new(),
+    };
+    let enclosed = match attachment {
+        Some(a) => format!("Surat konfirmasi terlampir ({}).\n\n", a.file_name),
+        None => String::new(),
     };
     let body = format!(
         "Yth. {agency_name},\n\n\
          Dengan hormat, bersama ini kami sampaikan bahwa subdomain {name} {what} \
-         sesuai permohonan Saudara nomor {letter} ({reference}).\n\n\
+         sesuai permohonan Saudara nomor {letter_number} ({reference}).\n\n\
          Rekaman DNS:\n{records}\n\n\
          Diverifikasi pada seluruh server otoritatif: {verified}.\n\n\
          Resolver yang sempat menanyakan nama ini sebelum aktif dapat menyimpan jawaban \
-         negatifnya hingga TTL negatif zona berakhir.\n\n\
+         negatifnya hingga TTL negatif zona{negative_ttl} berakhir.\n\n\
+         {enclosed}\
+         Status subdomain dapat diperiksa di {check_url}\n\n\
          Hormat kami,\nBidang Aplikasi Informatika\nDinas Komunikasi dan Informatika Provinsi Kalimantan Barat\n",
         agency_name = agency.name,
-        name = request.name,
-        letter = request.letter_number,
-        reference = request.reference,
-        verified = format_wib(app.now()),
+        name = letter.name,
+        letter_number = letter.letter_number,
+        reference = letter.reference,
+        verified = format_wib(letter.verified_at),
+        check_url = letter.check_url,
     );
-    Ok(NewMail {
-        recipient: agency.email,
+    NewMail {
+        recipient: agency.email.clone(),
         subject: format!(
             "[dnsdesk] {subject}: {} ({})",
-            request.name, request.reference
+            letter.name, letter.reference
         ),
         body,
-    })
+    }
 }

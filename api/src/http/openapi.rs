@@ -14,7 +14,7 @@ use crate::service::submit::RequestInput;
     info(title = "dnsdesk", description = "Subdomain requests for kalbarprov.go.id: review, RFC 2136 provisioning, verification."),
     paths(
         requests::create, requests::list, requests::get, requests::revise,
-        requests::put_letter, requests::get_letter,
+        requests::put_letter, requests::get_letter, requests::get_confirmation,
         requests::approve, requests::reject, requests::request_revision, requests::retry,
         subdomains::list, subdomains::get, audit::list,
         zone::history, zone::drift, zone::adopt, zone::restore,

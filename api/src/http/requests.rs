@@ -176,6 +176,28 @@ pub async fn get_letter(
     ))
 }
 
+/// Download the confirmation letter, made when the request went active.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/confirmation", tag = "requests",
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn get_confirmation(
+    State(app): State<Arc<App>>,
+    CurrentUser(user): CurrentUser,
+    RequestPath(id): RequestPath,
+) -> ApiResult<impl IntoResponse> {
+    let bytes = views::confirmation(&app, &user, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"konfirmasi-{id}.pdf\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    ))
+}
+
 fn decision(body: Option<DecisionInput>) -> DecisionInput {
     body.unwrap_or_default()
 }

@@ -1,5 +1,7 @@
 //! Delivering one queued e-mail: as an RFC 5322 `.eml` file in the outbox
-//! directory, or to an SMTP relay.
+//! directory, or to an SMTP relay. A mail is plain text, or text with one
+//! PDF attached (the confirmation letter) as a `multipart/mixed` message
+//! (RFC 2046 §5.1.3).
 //!
 //! Queueing, retrying and marking mail sent belong to [`crate::outbox`];
 //! this module only turns one [`MailMessage`] into a message and hands it
@@ -18,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use lettre::Address;
 use lettre::address::AddressError;
-use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Mailbox, Mailboxes, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, ContentTypeErr};
+use lettre::message::{Attachment, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -28,7 +30,8 @@ use crate::config::MailSettings;
 /// Longest file-name slug taken from a subject.
 const SLUG_MAX: usize = 48;
 
-/// One e-mail to deliver: plain UTF-8 text to one recipient.
+/// One e-mail to deliver: plain UTF-8 text to one recipient, with at
+/// most one PDF attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailMessage {
     /// The outbox row; it makes the Message-ID and the file name.
@@ -38,6 +41,24 @@ pub struct MailMessage {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub attachment: Option<PdfAttachment>,
+}
+
+/// A PDF sent with a mail. `Debug` shows its size, not its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PdfAttachment {
+    /// The name the recipient sees, e.g. `konfirmasi-DNS-2026-000123.pdf`.
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for PdfAttachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PdfAttachment")
+            .field("file_name", &self.file_name)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// A password. `Debug` prints `<secret>`, and there is no `Display`.
@@ -152,6 +173,10 @@ pub enum MailError {
         id: i64,
         source: lettre::error::Error,
     },
+    /// The attachment's media type was refused by lettre's parser (it is
+    /// a constant: a failure is a bug, and retrying cannot help).
+    #[error("cannot compose mail {id}: attachment type: {source}")]
+    AttachmentType { id: i64, source: ContentTypeErr },
     /// The outbox directory cannot be created or written.
     #[error("cannot write mail {id} to outbox {dir}: {source}")]
     Outbox {
@@ -272,24 +297,37 @@ impl Mailer {
 
     /// The message as it will be sent: plain UTF-8 text, quoted-printable
     /// so the Indonesian text stays readable in an `.eml` file and passes
-    /// relays without 8BITMIME.
+    /// relays without 8BITMIME. With an attachment, that text is the first
+    /// part of a `multipart/mixed` message and the PDF (base64) the second.
     pub fn compose(&self, mail: &MailMessage) -> Result<Message, MailError> {
         let to = parse_recipient(&mail.to)?;
-        Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(one_line(&mail.subject))
-            .message_id(Some(self.message_id(mail.id)))
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .header(ContentTransferEncoding::QuotedPrintable)
-                    .body(mail.body.clone()),
-            )
-            .map_err(|source| MailError::Compose {
-                id: mail.id,
-                source,
-            })
+            .message_id(Some(self.message_id(mail.id)));
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .header(ContentTransferEncoding::QuotedPrintable)
+            .body(mail.body.clone());
+        let message = match &mail.attachment {
+            None => builder.singlepart(text),
+            Some(pdf) => {
+                let pdf_type = ContentType::parse("application/pdf").map_err(|source| {
+                    MailError::AttachmentType {
+                        id: mail.id,
+                        source,
+                    }
+                })?;
+                let attachment =
+                    Attachment::new(one_line(&pdf.file_name)).body(pdf.bytes.clone(), pdf_type);
+                builder.multipart(MultiPart::mixed().singlepart(text).singlepart(attachment))
+            }
+        };
+        message.map_err(|source| MailError::Compose {
+            id: mail.id,
+            source,
+        })
     }
 
     /// Delivers one mail. In the outbox directory it replaces the file of

@@ -36,12 +36,24 @@ fn confirmation() -> MailMessage {
                Baris dengan spasi di akhir \n\n\
                Hormat kami,\nBidang Aplikasi Informatika\n"
             .to_owned(),
+        attachment: None,
     }
 }
 
 /// Headers (unfolded, RFC 2047 words decoded) and the decoded body of
 /// an RFC 5322 message with a single text part.
 fn parse_eml(bytes: &[u8]) -> (Vec<(String, String)>, String) {
+    let (headers, body) = split_message(bytes);
+    let encoding = header(&headers, "Content-Transfer-Encoding");
+    assert_eq!(encoding, "quoted-printable");
+    (headers, decode_quoted_printable(&body))
+}
+
+/// Header fields, name and value, in order.
+type Headers = Vec<(String, String)>;
+
+/// The headers and the raw body of a message, or of one MIME part.
+fn split_message(bytes: &[u8]) -> (Headers, String) {
     let text = std::str::from_utf8(bytes).expect("a message is ASCII");
     assert!(text.is_ascii(), "non-ASCII byte in the message");
     let (head, body) = text.split_once("\r\n\r\n").expect("header/body separator");
@@ -59,9 +71,35 @@ fn parse_eml(bytes: &[u8]) -> (Vec<(String, String)>, String) {
         .into_iter()
         .map(|(name, value)| (name, decode_words(&value)))
         .collect::<Vec<_>>();
-    let encoding = header(&headers, "Content-Transfer-Encoding");
-    assert_eq!(encoding, "quoted-printable");
-    (headers, decode_quoted_printable(body))
+    (headers, body.to_owned())
+}
+
+/// The top-level headers of a `multipart/...` message and its parts
+/// (headers and raw body each), split at the boundary its Content-Type
+/// names (RFC 2046 §5.1.1).
+fn parse_multipart(bytes: &[u8]) -> (Headers, Vec<(Headers, String)>) {
+    let (headers, body) = split_message(bytes);
+    let content_type = header(&headers, "Content-Type").to_owned();
+    let boundary = content_type
+        .split_once("boundary=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(boundary, _)| boundary.to_owned())
+        .expect("a boundary");
+    let delimiter = format!("--{boundary}");
+    let mut sections = body.split(delimiter.as_str());
+    assert_eq!(sections.next(), Some(""), "no preamble");
+    let mut parts = Vec::new();
+    for section in sections {
+        if section.starts_with("--") {
+            break;
+        }
+        let part = section
+            .strip_prefix("\r\n")
+            .and_then(|p| p.strip_suffix("\r\n"))
+            .expect("a part between line breaks");
+        parts.push(split_message(part.as_bytes()));
+    }
+    (headers, parts)
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
@@ -186,6 +224,65 @@ async fn outbox_writes_a_parseable_message() {
     );
     header(&headers, "Date");
     assert_same_text(&body, &mail.body);
+}
+
+#[tokio::test]
+async fn an_attachment_travels_as_a_pdf_part_beside_the_same_text() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Every byte value: a real PDF holds binary streams.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend(0u8..=255);
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    let mail = MailMessage {
+        attachment: Some(PdfAttachment {
+            file_name: "konfirmasi-DNS-2026-000123.pdf".to_owned(),
+            bytes: pdf.clone(),
+        }),
+        ..confirmation()
+    };
+    outbox(tmp.path()).deliver(&mail).await.expect("delivered");
+    let files = eml_files(tmp.path());
+    assert_eq!(
+        files,
+        vec!["42-dnsdesk-subdomain-aktif-ppid-disdik-kalbarprov.eml".to_owned()]
+    );
+    let eml = std::fs::read(tmp.path().join(&files[0])).expect("read eml");
+    let (headers, parts) = parse_multipart(&eml);
+    assert_eq!(header(&headers, "To"), "it@disdik.kalbarprov.go.id");
+    assert_eq!(header(&headers, "Subject"), mail.subject);
+    assert_eq!(
+        header(&headers, "Message-ID"),
+        "<dnsdesk-mail-42@kalbarprov.go.id>"
+    );
+    assert!(
+        header(&headers, "Content-Type").starts_with("multipart/mixed;"),
+        "{headers:?}"
+    );
+    assert_eq!(parts.len(), 2, "{parts:?}");
+
+    let (text_headers, text) = &parts[0];
+    assert_eq!(
+        header(text_headers, "Content-Type"),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        header(text_headers, "Content-Transfer-Encoding"),
+        "quoted-printable"
+    );
+    assert_same_text(&decode_quoted_printable(text), &mail.body);
+
+    let (pdf_headers, encoded) = &parts[1];
+    assert_eq!(header(pdf_headers, "Content-Type"), "application/pdf");
+    assert_eq!(
+        header(pdf_headers, "Content-Disposition"),
+        "attachment; filename=\"konfirmasi-DNS-2026-000123.pdf\""
+    );
+    assert_eq!(header(pdf_headers, "Content-Transfer-Encoding"), "base64");
+    let decoded = BASE64
+        .decode(encoded.split_whitespace().collect::<String>())
+        .expect("base64");
+    assert_eq!(decoded, pdf);
+    assert!(!format!("{:?}", mail.attachment).contains("37, 80, 68, 70"));
 }
 
 #[tokio::test]

@@ -144,6 +144,20 @@ pub async fn letter(app: &App, user: &User, id: RequestId) -> Result<Vec<u8>, Se
     app.letters.read(&letter)
 }
 
+/// The confirmation letter (surat konfirmasi) of a request the user may
+/// see, made when it went active.
+pub async fn confirmation(app: &App, user: &User, id: RequestId) -> Result<Vec<u8>, ServiceError> {
+    let request = visible_request(app, user, id).await?;
+    let letter = request
+        .confirmation
+        .ok_or(ServiceError::NotFound("confirmation letter"))?;
+    app.letters.read(&letter).map_err(|e| match e {
+        // Say which letter is missing, not the request letter.
+        ServiceError::NotFound(_) => ServiceError::NotFound("confirmation letter"),
+        other => other,
+    })
+}
+
 /// A granted name with what each authoritative server answers for it now.
 #[derive(Debug, Clone)]
 pub struct SubdomainDetail {

@@ -15,8 +15,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::model::{
     Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, DriftFinding, DriftRun, Job, JobId,
-    Letter, NameVersion, OutgoingMail, RequestId, RequestKind, RequestState, Role, ServerCheck,
-    Subdomain, SubdomainRequest, Transition, User, UserId,
+    Letter, MailAttachment, NameVersion, OutgoingMail, RequestId, RequestKind, RequestState, Role,
+    ServerCheck, Subdomain, SubdomainRequest, Transition, User, UserId,
 };
 
 pub mod sqlite;
@@ -90,6 +90,220 @@ pub struct NewUser {
     pub agency_id: Option<AgencyId>,
     /// An argon2id PHC string, when the user may sign in with a password.
     pub password_hash: Option<String>,
+}
+
+// --- sessions ---
+
+/// A user with the password hash they sign in with. `Debug` hides the
+/// hash.
+#[derive(Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    /// An argon2id PHC string; `None` for a token-only user.
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredentials")
+            .field("user", &self.user)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<secret>"),
+            )
+            .finish()
+    }
+}
+
+/// A session to store. The token itself never reaches the store.
+#[derive(Clone)]
+pub struct NewStoredSession {
+    /// SHA-256 (hex) of the cookie token.
+    pub token_hash: String,
+    pub user_id: UserId,
+    /// Random, per session: forms echo it back (CSRF protection).
+    pub csrf_token: String,
+    /// The address the sign-in came from.
+    pub client: String,
+    pub created_at: OffsetDateTime,
+    /// The absolute end, whatever the activity.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for NewStoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewStoredSession")
+            .field("user_id", &self.user_id)
+            .field("csrf_token", &"<secret>")
+            .field("client", &self.client)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored session with its (enabled) user.
+#[derive(Clone)]
+pub struct StoredSession {
+    pub id: i64,
+    pub user: User,
+    pub csrf_token: String,
+    pub client: String,
+    pub created_at: OffsetDateTime,
+    /// Kept to the minute; the idle timeout counts from here.
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("csrf_token", &"<secret>")
+            .field("client", &self.client)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// What failed sign-ins are counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ThrottleKey {
+    /// The username tried, normalised as usernames are stored, whether or
+    /// not such a user exists (so the throttle says nothing about which
+    /// usernames exist).
+    Username(String),
+    /// The client's address.
+    Client(String),
+}
+
+impl ThrottleKey {
+    /// The key as stored: `user:<name>` or `client:<address>`.
+    pub fn stored(&self) -> String {
+        match self {
+            Self::Username(name) => format!("user:{name}"),
+            Self::Client(address) => format!("client:{address}"),
+        }
+    }
+}
+
+/// How many failures a key may collect, in which window, before it is
+/// locked, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRule {
+    pub max_failures: u32,
+    /// Failures count from the first one for this long; then the count
+    /// starts again.
+    pub window: Duration,
+    /// How long a key stays locked once it reaches `max_failures`.
+    pub lockout: Duration,
+}
+
+/// The failed sign-ins counted for one key.
+///
+/// ```text
+///   failure, no count or window over ─▶ 1 failure, window starts now
+///   failure within the window        ─▶ one more failure
+///   failures reach max_failures      ─▶ locked until now + lockout
+///   locked                           ─▶ sign-ins refused, not counted
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: u32,
+    /// When the counting window began.
+    pub first_at: OffsetDateTime,
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+impl LoginFailures {
+    /// The count after one more failure at `now` under `rule`.
+    pub fn after_failure(
+        previous: Option<&LoginFailures>,
+        now: OffsetDateTime,
+        rule: &ThrottleRule,
+    ) -> LoginFailures {
+        let (failures, first_at) = match previous {
+            Some(p) if now < later(p.first_at, rule.window) => {
+                (p.failures.saturating_add(1), p.first_at)
+            }
+            _ => (1, now),
+        };
+        let locked_until = if failures >= rule.max_failures {
+            Some(later(now, rule.lockout))
+        } else {
+            // A lock from an earlier window still runs to its end.
+            previous
+                .and_then(|p| p.locked_until)
+                .filter(|until| *until > now)
+        };
+        LoginFailures {
+            failures,
+            first_at,
+            locked_until,
+        }
+    }
+
+    /// How long sign-ins for this key are still refused at `now`; `None`
+    /// when they are not.
+    pub fn locked_for(&self, now: OffsetDateTime) -> Option<Duration> {
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| (until - now).unsigned_abs())
+    }
+}
+
+/// `at` plus `span`, saturating at the end of time rather than panicking:
+/// the spans come from configuration.
+pub(crate) fn later(at: OffsetDateTime, span: Duration) -> OffsetDateTime {
+    at.saturating_add(time::Duration::try_from(span).unwrap_or(time::Duration::MAX))
+}
+
+/// `at` minus `span`, saturating like [`later`].
+pub(crate) fn earlier(at: OffsetDateTime, span: Duration) -> OffsetDateTime {
+    at.saturating_sub(time::Duration::try_from(span).unwrap_or(time::Duration::MAX))
+}
+
+/// Why a password sign-in was refused, as the audit log records it. The
+/// person signing in is told only "authentication required" (or "too
+/// many attempts"), whatever the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// No user has this username.
+    UnknownUser,
+    /// The password does not match.
+    WrongPassword,
+    /// The user is disabled (the password was still checked, for timing).
+    Disabled,
+    /// The user signs in with API tokens only.
+    NoPassword,
+    /// The username or the client had too many failures; the password
+    /// was not checked.
+    Throttled,
+}
+
+impl LoginRefusal {
+    /// The reason as the audit log writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::WrongPassword => "wrong_password",
+            Self::Disabled => "disabled",
+            Self::NoPassword => "no_password",
+            Self::Throttled => "throttled",
+        }
+    }
+}
+
+/// A refused sign-in, for the audit log; never the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLogin {
+    /// The username tried, normalised and cut to a username's length.
+    pub username: String,
+    pub client: String,
+    pub reason: LoginRefusal,
 }
 
 /// A new request, already validated.
@@ -252,6 +466,75 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The enabled user a token hash belongs to; notes its last use.
     async fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>>;
 
+    // --- sessions ---
+
+    /// Every user, by username (disabled ones too).
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// A user by username with its password hash, for signing in only.
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>>;
+    /// Disables or enables a user, audited (`user.disabled`,
+    /// `user.enabled`; nothing when it already was). Disabling ends every
+    /// session of the user in the same transaction.
+    async fn set_user_disabled(
+        &self,
+        user_id: UserId,
+        disabled: bool,
+        by: AuditActor,
+    ) -> StoreResult<User>;
+    /// Replaces a user's password hash (an argon2id PHC string) and ends
+    /// every session of the user, audited as `user.password_set` without
+    /// the hash.
+    async fn set_password(
+        &self,
+        user_id: UserId,
+        password_hash: &str,
+        by: AuditActor,
+    ) -> StoreResult<()>;
+    /// Starts a session, audited as `auth.login` by its user (with the
+    /// client; never the token or its hash). Returns the session's id.
+    async fn create_session(&self, new: NewStoredSession) -> StoreResult<i64>;
+    /// The session with this token hash, whatever its times (the caller
+    /// applies its timeouts), if its user is enabled.
+    async fn session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<StoredSession>>;
+    /// Moves a session's `last_seen_at` to `now` (never back).
+    async fn touch_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<()>;
+    /// Ends one session, audited as `auth.logout` by its user; false when
+    /// there was no such session.
+    async fn end_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Ends every session of a user, audited as one `auth.logout` (when
+    /// there was any); returns how many.
+    async fn end_user_sessions(
+        &self,
+        user_id: UserId,
+        by: AuditActor,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// Deletes sessions past their absolute end or idle since before
+    /// `idle_cutoff`, and failure counts whose window began before
+    /// `failures_cutoff` and that are not locked at `now`. Housekeeping,
+    /// not audited: the sessions ended when they expired.
+    async fn purge_expired_logins(
+        &self,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+        failures_cutoff: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The failed sign-ins counted for a key.
+    async fn login_failures(&self, key: &ThrottleKey) -> StoreResult<Option<LoginFailures>>;
+    /// Audits a refused sign-in (`auth.login_failed`) and counts it
+    /// against each key under its rule, in one transaction; a key that
+    /// reaches its limit is locked and audited (`auth.locked`). An attempt
+    /// refused because a key was already locked passes no keys: it is on
+    /// record but does not extend the lock.
+    async fn record_login_failure(
+        &self,
+        failure: &FailedLogin,
+        counted: &[(ThrottleKey, ThrottleRule)],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Forgets the failures counted for a key (a successful sign-in).
+    async fn clear_login_failures(&self, key: &ThrottleKey) -> StoreResult<()>;
+
     // --- requests ---
 
     /// Inserts a request in `submitted` with the next reference of its
@@ -285,12 +568,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn transition(&self, change: StateChange) -> StoreResult<SubdomainRequest>;
     /// `verifying → active` in one transaction: the catalogue entry is
     /// written (or deleted for a removal), the confirmation e-mail queued,
-    /// the transition recorded and the job finished.
+    /// the transition recorded and the job finished. `confirmation`, the
+    /// stored confirmation letter, is recorded on the request and attached
+    /// to the e-mail under its file name; None activates without one (the
+    /// letter could not be made), the e-mail then plain text.
     async fn activate(
         &self,
         id: RequestId,
         fence: JobFence,
         mail: NewMail,
+        confirmation: Option<MailAttachment>,
     ) -> StoreResult<SubdomainRequest>;
 
     // --- names ---

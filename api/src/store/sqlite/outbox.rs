@@ -3,7 +3,9 @@
 
 use sqlx::SqliteExecutor;
 
-use crate::model::{OutgoingMail, RequestId};
+use super::codec::corrupt;
+use super::requests::stored_letter;
+use crate::model::{MailAttachment, OutgoingMail, RequestId};
 use crate::store::{NewMail, StoreError, StoreResult};
 
 /// A row of `outbox`.
@@ -14,36 +16,66 @@ struct MailRow {
     recipient: String,
     subject: String,
     body: String,
+    attachment_sha256: Option<String>,
+    attachment_size: Option<i64>,
+    attachment_name: Option<String>,
     attempts: i64,
 }
 
-impl From<MailRow> for OutgoingMail {
-    fn from(row: MailRow) -> Self {
-        OutgoingMail {
+impl TryFrom<MailRow> for OutgoingMail {
+    type Error = StoreError;
+
+    fn try_from(row: MailRow) -> StoreResult<Self> {
+        let letter = stored_letter(
+            "outbox.attachment_sha256",
+            row.attachment_sha256,
+            row.attachment_size,
+        )?;
+        let attachment = match (letter, row.attachment_name) {
+            (Some(letter), Some(file_name)) => Some(MailAttachment { letter, file_name }),
+            (None, None) => None,
+            _ => {
+                return Err(corrupt(
+                    "outbox.attachment_name",
+                    "an attachment needs both its file and its name",
+                ));
+            }
+        };
+        Ok(OutgoingMail {
             id: row.id,
             request_id: row.request_id.map(RequestId),
             recipient: row.recipient,
             subject: row.subject,
             body: row.body,
+            attachment,
             attempts: row.attempts,
-        }
+        })
     }
 }
 
+/// Queues a mail, with the stored PDF it carries if any.
 pub(super) async fn queue(
     ex: impl SqliteExecutor<'_>,
     request_id: Option<RequestId>,
     mail: &NewMail,
+    attachment: Option<&MailAttachment>,
     now_ms: i64,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO outbox (request_id, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(request_id.map(|r| r.0))
-        .bind(&mail.recipient)
-        .bind(&mail.subject)
-        .bind(&mail.body)
-        .bind(now_ms)
-        .execute(ex)
-        .await?;
+    sqlx::query(
+        "INSERT INTO outbox (request_id, recipient, subject, body, attachment_sha256,
+             attachment_size, attachment_name, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(request_id.map(|r| r.0))
+    .bind(&mail.recipient)
+    .bind(&mail.subject)
+    .bind(&mail.body)
+    .bind(attachment.map(|a| a.letter.sha256.as_str()))
+    .bind(attachment.map(|a| a.letter.size))
+    .bind(attachment.map(|a| a.file_name.as_str()))
+    .bind(now_ms)
+    .execute(ex)
+    .await?;
     Ok(())
 }
 
@@ -53,13 +85,14 @@ pub(super) async fn pending(
     limit: i64,
 ) -> StoreResult<Vec<OutgoingMail>> {
     let rows: Vec<MailRow> = sqlx::query_as(
-        "SELECT id, request_id, recipient, subject, body, attempts FROM outbox
+        "SELECT id, request_id, recipient, subject, body, attachment_sha256, attachment_size,
+             attachment_name, attempts FROM outbox
          WHERE sent_at IS NULL AND abandoned_at IS NULL ORDER BY id LIMIT ?",
     )
     .bind(limit.max(0))
     .fetch_all(ex)
     .await?;
-    Ok(rows.into_iter().map(OutgoingMail::from).collect())
+    rows.into_iter().map(OutgoingMail::try_from).collect()
 }
 
 pub(super) async fn mark_sent(

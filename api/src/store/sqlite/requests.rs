@@ -25,9 +25,9 @@ use crate::store::{
 macro_rules! request_columns {
     () => {
         "id, reference, agency_id, kind, name, records, previous_records, purpose, \
-         letter_number, letter_date, letter_sha256, letter_size, state, state_reason, version, \
-         submitted_by, submitted_at, due_at, approved_digest, serial_after, verify_deadline, \
-         updated_at"
+         letter_number, letter_date, letter_sha256, letter_size, confirmation_sha256, \
+         confirmation_size, state, state_reason, version, submitted_by, submitted_at, due_at, \
+         approved_digest, serial_after, verify_deadline, updated_at"
     };
 }
 
@@ -55,6 +55,8 @@ struct RequestRow {
     letter_date: String,
     letter_sha256: Option<String>,
     letter_size: Option<i64>,
+    confirmation_sha256: Option<String>,
+    confirmation_size: Option<i64>,
     state: String,
     state_reason: Option<String>,
     version: i64,
@@ -71,16 +73,12 @@ impl TryFrom<RequestRow> for SubdomainRequest {
     type Error = StoreError;
 
     fn try_from(row: RequestRow) -> StoreResult<Self> {
-        let letter = match (row.letter_sha256, row.letter_size) {
-            (Some(sha256), Some(size)) => Some(Letter { sha256, size }),
-            (None, None) => None,
-            _ => {
-                return Err(corrupt(
-                    "requests.letter_sha256",
-                    "letter hash and size must be set together",
-                ));
-            }
-        };
+        let letter = stored_letter("requests.letter_sha256", row.letter_sha256, row.letter_size)?;
+        let confirmation = stored_letter(
+            "requests.confirmation_sha256",
+            row.confirmation_sha256,
+            row.confirmation_size,
+        )?;
         Ok(SubdomainRequest {
             id: RequestId(row.id),
             reference: row.reference,
@@ -93,6 +91,7 @@ impl TryFrom<RequestRow> for SubdomainRequest {
             letter_number: row.letter_number,
             letter_date: parse_date("requests.letter_date", &row.letter_date)?,
             letter,
+            confirmation,
             state: parse_text("requests.state", &row.state)?,
             state_reason: row.state_reason,
             version: row.version,
@@ -104,6 +103,19 @@ impl TryFrom<RequestRow> for SubdomainRequest {
             verify_deadline: from_ms_opt("requests.verify_deadline", row.verify_deadline)?,
             updated_at: from_ms("requests.updated_at", row.updated_at)?,
         })
+    }
+}
+
+/// A stored PDF's hash and size, which are set together or not at all.
+pub(super) fn stored_letter(
+    column: &'static str,
+    sha256: Option<String>,
+    size: Option<i64>,
+) -> StoreResult<Option<Letter>> {
+    match (sha256, size) {
+        (Some(sha256), Some(size)) => Ok(Some(Letter { sha256, size })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(column, "hash and size must be set together")),
     }
 }
 
@@ -375,6 +387,28 @@ pub(super) async fn attach_letter(
     if changed == 0 {
         // The contract names `submitted` as the expected state of both.
         return Err(explain_miss(conn, id, RequestState::Submitted, None).await);
+    }
+    Ok(())
+}
+
+/// Records the confirmation letter of a request going active, inside the
+/// activation's transaction (which bumps the version).
+pub(super) async fn record_confirmation(
+    ex: impl SqliteExecutor<'_>,
+    id: RequestId,
+    letter: &Letter,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE requests SET confirmation_sha256 = ?1, confirmation_size = ?2 WHERE id = ?3",
+    )
+    .bind(&letter.sha256)
+    .bind(letter.size)
+    .bind(id.0)
+    .execute(ex)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound("request"));
     }
     Ok(())
 }

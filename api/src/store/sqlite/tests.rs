@@ -13,8 +13,8 @@ use super::SqliteStore;
 use super::codec::{from_ms, to_ms};
 use crate::audit::AuditActor;
 use crate::model::{
-    Actor, AgencyId, AttemptOutcome, Job, Letter, RequestId, RequestKind, RequestState, Role,
-    ServerCheck, SubdomainRequest, Transition, UserId,
+    Actor, AgencyId, AttemptOutcome, Job, Letter, MailAttachment, RequestId, RequestKind,
+    RequestState, Role, ServerCheck, SubdomainRequest, Transition, UserId,
 };
 use crate::store::{
     Constraint, JobEffect, JobFence, NameClaim, NewAgency, NewMail, NewRequest, NewUser,
@@ -207,6 +207,7 @@ async fn inserted_request_reads_back_every_field() {
         letter_number: new.letter_number,
         letter_date: new.letter_date,
         letter: None,
+        confirmation: None,
         state: RequestState::Submitted,
         state_reason: None,
         version: 1,
@@ -536,7 +537,7 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
         lease_token: job.lease_token + 1,
     };
     assert!(matches!(
-        f.store.activate(request.id, wrong, mail()).await,
+        f.store.activate(request.id, wrong, mail(), None).await,
         Err(StoreError::LeaseLost(_))
     ));
     assert_eq!(
@@ -550,7 +551,7 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
 
     let active = f
         .store
-        .activate(request.id, JobFence::from(&job), mail())
+        .activate(request.id, JobFence::from(&job), mail(), None)
         .await
         .expect("activate");
     assert_eq!(active.state, RequestState::Active);
@@ -615,7 +616,7 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
     let removal = f.store.insert_request(removal).await.expect("removal");
     let job = f.to_verifying(removal.id).await;
     f.store
-        .activate(removal.id, JobFence::from(&job), mail())
+        .activate(removal.id, JobFence::from(&job), mail(), None)
         .await
         .expect("activate removal");
     assert_eq!(
@@ -625,6 +626,79 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
             .expect("read"),
         None
     );
+}
+
+#[tokio::test]
+async fn activation_records_the_confirmation_and_attaches_it_to_the_mail() {
+    let f = fixture().await;
+    let request = f.submit("ppdb.kalbarprov.go.id").await;
+    let job = f.to_verifying(request.id).await;
+    let confirmation = MailAttachment {
+        letter: Letter {
+            sha256: "ab".repeat(32),
+            size: 4_321,
+        },
+        file_name: "konfirmasi-DNS-2026-000001.pdf".to_owned(),
+    };
+    let active = f
+        .store
+        .activate(
+            request.id,
+            JobFence::from(&job),
+            mail(),
+            Some(confirmation.clone()),
+        )
+        .await
+        .expect("activate");
+    assert_eq!(active.confirmation, Some(confirmation.letter.clone()));
+    assert_eq!(
+        f.store
+            .request(request.id)
+            .await
+            .expect("read")
+            .expect("request")
+            .confirmation,
+        Some(confirmation.letter.clone())
+    );
+    let pending = f.store.pending_mail(10).await.expect("mail");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].attachment, Some(confirmation.clone()));
+    // The letter's hash is in the audit chain with the activation.
+    assert_eq!(
+        f.count(
+            "SELECT COUNT(*) FROM audit_log
+             WHERE json_extract(detail, '$.confirmation_sha256') = 'abababababababababababababababababababababababababababababababab'"
+        )
+        .await,
+        1
+    );
+
+    // Mail queued on its own stays plain text, and so does an activation
+    // without a letter.
+    f.store.queue_mail(mail()).await.expect("queue");
+    let other = f.submit("spmb.kalbarprov.go.id").await;
+    let job = f.to_verifying(other.id).await;
+    let plain = f
+        .store
+        .activate(other.id, JobFence::from(&job), mail(), None)
+        .await
+        .expect("activate");
+    assert_eq!(plain.confirmation, None);
+    let pending = f.store.pending_mail(10).await.expect("mail");
+    assert_eq!(pending.len(), 3);
+    assert!(pending[1..].iter().all(|m| m.attachment.is_none()));
+}
+
+#[tokio::test]
+async fn half_an_attachment_is_refused_by_the_schema() {
+    let f = fixture().await;
+    let half = sqlx::query(
+        "INSERT INTO outbox (recipient, subject, body, attachment_sha256, created_at)
+         VALUES ('a@b.test', 's', 'b', 'abc', 0)",
+    )
+    .execute(&f.store.pool)
+    .await;
+    assert!(half.is_err(), "{half:?}");
 }
 
 #[tokio::test]
@@ -857,7 +931,7 @@ async fn claims_near_finds_ancestors_and_descendants() {
     let granted = f.submit("sekolah.kalbarprov.go.id").await;
     let job = f.to_verifying(granted.id).await;
     f.store
-        .activate(granted.id, JobFence::from(&job), mail())
+        .activate(granted.id, JobFence::from(&job), mail(), None)
         .await
         .expect("activate");
     let mut theirs = f.new_request("a.b.ppdb.sekolah.kalbarprov.go.id");
@@ -976,7 +1050,7 @@ async fn mail_is_marked_sent_or_failed() {
     let request = f.submit("ppdb.kalbarprov.go.id").await;
     let job = f.to_verifying(request.id).await;
     f.store
-        .activate(request.id, JobFence::from(&job), mail())
+        .activate(request.id, JobFence::from(&job), mail(), None)
         .await
         .expect("activate");
     let id = f.store.pending_mail(10).await.expect("pending")[0].id;
