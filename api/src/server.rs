@@ -171,6 +171,16 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let dns_addr = embedded.as_ref().map(EmbeddedServer::local_addr);
     let target = zone_target(config, key, transfer_key, dns_addr)?;
 
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.http.listen,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.http.listen,
+        source,
+    })?;
     let app = Arc::new(App {
         store,
         target,
@@ -187,6 +197,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             lease: std::time::Duration::from_secs(config.provisioning.lease_secs),
             servfail_attempts: config.provisioning.servfail_attempts,
         },
+        web: crate::app::WebSettings {
+            public_url: config.http.public_url.clone(),
+            listen: http_addr,
+            sessions: Default::default(),
+        },
+        check_limiter: Default::default(),
         jobs_queued: Notify::new(),
         mail_queued: Notify::new(),
     });
@@ -211,25 +227,18 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             watcher.clone(),
         )),
     ];
-    let listener = TcpListener::bind(config.http.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.http.listen,
-            source,
-        })?;
-    let http_addr = listener.local_addr().map_err(|source| StartError::Listen {
-        addr: config.http.listen,
-        source,
-    })?;
     let router = crate::http::router(app.clone());
     let mut http_shutdown = watcher.clone();
     tasks.push(tokio::spawn(async move {
         let stop = async move {
             let _ = http_shutdown.wait_for(|stop| *stop).await;
         };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(stop)
-            .await
+        if let Err(e) = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
         {
             tracing::error!(error = %e, "HTTP server stopped");
         }

@@ -35,6 +35,8 @@ pub const CREATE_STORY: [&str; 9] = [
     "request.active",
 ];
 
+pub mod web;
+
 /// A minimal valid PDF.
 pub const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n";
@@ -166,6 +168,59 @@ impl Site {
     fn token(&self, username: &str) -> String {
         let out = self.cli(&["token", "create", "--username", username]);
         out.lines().last().unwrap().trim().to_owned()
+    }
+
+    /// Runs a CLI command with `stdin` piped in; returns its output.
+    pub fn cli_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        if !self.config_path().exists() {
+            self.write_config("");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_remove("DNSDESK_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Adds a user who signs in to the web UI with `password`; a PD user
+    /// names its agency (added first, if new).
+    pub fn web_user(&self, username: &str, role: &str, agency: Option<&str>, password: &str) {
+        let mut args = vec!["user", "add", "--username", username, "--role", role];
+        if let Some(code) = agency {
+            let listed = self.cli_output(&[
+                "agency",
+                "add",
+                "--code",
+                code,
+                "--name",
+                &format!("Dinas {code}"),
+                "--email",
+                &format!("it@{}.kalbarprov.go.id", code.to_ascii_lowercase()),
+            ]);
+            // A second user of the same agency finds it there already.
+            let _ = listed;
+            args.extend(["--agency", code]);
+        }
+        args.push("--password-stdin");
+        let out = self.cli_stdin(&args, &format!("{password}\n"));
+        assert!(
+            out.status.success(),
+            "user add {username}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Starts `dnsdesk serve` and waits for its ready line.

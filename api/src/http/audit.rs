@@ -97,7 +97,7 @@ pub async fn list(
     }
 }
 
-fn download(content_type: &'static str, file: &'static str, body: String) -> Response {
+pub(crate) fn download(content_type: &'static str, file: &'static str, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -112,7 +112,7 @@ fn download(content_type: &'static str, file: &'static str, body: String) -> Res
 }
 
 /// RFC 4180 CSV with a header row; `detail` as canonical JSON.
-fn to_csv(entries: &[AuditEntry]) -> String {
+pub(crate) fn to_csv(entries: &[AuditEntry]) -> String {
     let mut out =
         String::from("seq,at,action,actor,agency_id,name,request_id,detail,prev_hash,hash\r\n");
     for e in entries {

@@ -33,6 +33,10 @@ pub fn router(app: Arc<App>) -> Router {
                 .get(requests::get_letter)
                 .layer(DefaultBodyLimit::max(MAX_LETTER_BYTES + 1)),
         )
+        .route(
+            "/requests/{id}/confirmation",
+            get(requests::get_confirmation),
+        )
         .route("/requests/{id}/approve", post(requests::approve))
         .route("/requests/{id}/reject", post(requests::reject))
         .route(
@@ -54,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .nest("/api/v1", api)
+        .merge(crate::web::router())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()

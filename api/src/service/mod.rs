@@ -11,9 +11,11 @@ use crate::error::ServiceError;
 use crate::model::{AgencyId, Role, SubdomainRequest, User};
 use crate::store::StoreError;
 
+pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod calendar;
+pub mod check;
 pub mod drift;
 pub mod import;
 pub mod review;

@@ -161,3 +161,80 @@ fn describe(lines: Vec<String>) -> String {
         lines.join("; ")
     }
 }
+
+/// The outcome of one check shown to a reviewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Passed,
+    /// Failed, with what was found.
+    Failed(String),
+    /// Could not be checked now (the primary did not answer); the
+    /// update's prerequisites check again when it is sent.
+    Unknown(String),
+}
+
+/// What a reviewer sees before deciding: whether the name is still free,
+/// whether the zone holds what the plan expects, whether the records are
+/// valid, and whether the letter is there.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    pub name_free: CheckOutcome,
+    pub zone: CheckOutcome,
+    pub records: CheckOutcome,
+    pub letter: CheckOutcome,
+}
+
+/// Runs the checks of a submitted request for a reviewer.
+pub async fn preflight(app: &App, user: &User, id: RequestId) -> Result<Preflight, ServiceError> {
+    require_role(user, REVIEWERS, "review requests")?;
+    let request = visible_request(app, user, id).await?;
+    let letter = if request.letter.is_some() {
+        CheckOutcome::Passed
+    } else {
+        CheckOutcome::Failed("the signed request letter has not been uploaded".to_owned())
+    };
+    let name_free = match request.kind {
+        crate::model::RequestKind::Create => match app.store.subdomain(&request.name).await? {
+            Some(_) => CheckOutcome::Failed(format!("{} is already granted", request.name)),
+            None => CheckOutcome::Passed,
+        },
+        _ => match app.store.subdomain(&request.name).await? {
+            Some(s) if s.agency_id == Some(request.agency_id) => CheckOutcome::Passed,
+            _ => CheckOutcome::Failed(format!(
+                "{} is no longer a subdomain of this agency",
+                request.name
+            )),
+        },
+    };
+    let planned = match plan_of(&app.target.zone, &request) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(Preflight {
+                name_free,
+                zone: CheckOutcome::Unknown("no plan".to_owned()),
+                records: CheckOutcome::Failed(e.to_string()),
+                letter,
+            });
+        }
+    };
+    let records = match app.records.parse_records(&planned.name, &request.records) {
+        Ok(_) => CheckOutcome::Passed,
+        Err(_) if request.records.is_empty() => CheckOutcome::Passed,
+        Err(e) => CheckOutcome::Failed(e.to_string()),
+    };
+    let keys = questions_for(&planned.name, &[&planned.before, &planned.after]);
+    let zone = match observe(app.target.primary, &keys, app.timing.dns_timeout).await {
+        Ok(now) if holds_exactly(&now, &planned.before, &keys) => CheckOutcome::Passed,
+        Ok(now) => CheckOutcome::Failed(format!(
+            "the zone holds: {}",
+            describe(now.records().map(|r| rr_text(r, true)).collect())
+        )),
+        Err(e) => CheckOutcome::Unknown(e.to_string()),
+    };
+    Ok(Preflight {
+        name_free,
+        zone,
+        records,
+        letter,
+    })
+}

@@ -153,6 +153,34 @@ pub async fn attach_letter(
         .await?)
 }
 
+/// Whether a PD could file a new subdomain `name` now: the hint shown
+/// while typing. Runs the name checks of [`submit`] (syntax, open
+/// requests, the catalogue, other agencies' names, the zone itself) and
+/// returns the name as it would be stored.
+pub async fn check_new_name(app: &App, user: &User, name: &str) -> Result<String, ServiceError> {
+    let agency = require_pd(user)?;
+    let parsed = app
+        .names
+        .parse_subdomain(name)
+        .map_err(|e| ServiceError::invalid("name", e.to_string()))?;
+    let text = display_name(&parsed);
+    if let Some(open) = app.store.open_request_for_name(&text).await? {
+        return Err(name_conflict(
+            ConflictCode::NameTaken,
+            format!("{text} already has an open request ({})", open.reference),
+        ));
+    }
+    if app.store.subdomain(&text).await?.is_some() {
+        return Err(name_conflict(
+            ConflictCode::NameTaken,
+            format!("{text} is already an active subdomain"),
+        ));
+    }
+    check_neighbours(app, agency, &parsed).await?;
+    check_zone_free(app, &parsed, &[]).await?;
+    Ok(text)
+}
+
 async fn validate(
     app: &App,
     agency: AgencyId,

@@ -1,0 +1,9 @@
+//! The pages, one module per audience.
+
+pub mod account;
+pub mod admin;
+pub mod audit;
+pub mod ops;
+pub mod public;
+pub mod requests;
+pub mod review;
