@@ -102,6 +102,7 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
     site.web_user("sari", "pd", Some("DINKES"), PW);
     site.web_user("rina", "reviewer", None, PW);
     site.web_user("net", "netadmin", None, PW);
+    site.web_user("boss", "admin", None, PW);
     let dnsdesk = site.start();
     let letter = site.dir.path().join("surat-permintaan.pdf");
     std::fs::write(&letter, common::PDF).unwrap();
@@ -182,6 +183,25 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
     pd.wait_for_text("main table", "203.0.113.10").await;
     shot(&pd, "check-phone").await;
 
+    // A citizen files a complaint (pengaduan) on a phone, without signing
+    // in, and follows it by its tracking code.
+    let citizen = chromium.open(&dnsdesk.url("")).await;
+    citizen.set_viewport(PHONE.0, PHONE.1).await;
+    citizen.goto("/complaints/new").await;
+    citizen.fill("#name", "Siti Rahma").await;
+    citizen.fill("#contact", "0812-5555-0101").await;
+    citizen
+        .fill("#description", "Situs sekolah tidak bisa dibuka sejak kemarin.")
+        .await;
+    shot(&citizen, "complaint-phone").await;
+    citizen.click("#submit-complaint").await;
+    let code = citizen.text("#tracking-code").await;
+    assert!(code.starts_with("ADU-"), "{code}");
+    citizen.goto(&format!("/complaints/status?code={code}")).await;
+    citizen.wait_for_text("#complaint-state", "Diterima").await;
+    shot(&citizen, "complaint-status-phone").await;
+    citizen.quit().await;
+
     // Another agency's PD gets "not found" for the same URL.
     let other = chromium.open(&dnsdesk.url("")).await;
     sign_in(&other, "sari").await;
@@ -200,6 +220,16 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
     net.wait_for_text("main table", "DISDIK").await;
     shot(&net, "subdomains-desktop").await;
     net.quit().await;
+
+    // The admin's SLA dashboard counts the request as done on time.
+    let admin = chromium.open(&dnsdesk.url("")).await;
+    sign_in(&admin, "boss").await;
+    admin.goto("/reports").await;
+    let totals = admin.wait_for_text("#sla-totals", "100 %").await;
+    assert!(totals.contains("(1/1)"), "{totals}");
+    admin.wait_for("#sla-chart").await;
+    shot(&admin, "reports-desktop").await;
+    admin.quit().await;
 
     pd.quit().await;
     reviewer.quit().await;

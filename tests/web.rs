@@ -353,3 +353,76 @@ async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     assert!(session.contains("; Secure") && session.contains("Path=/"));
     assert!(!session.contains("Domain="));
 }
+
+#[tokio::test]
+async fn a_pd_asks_for_a_change_and_a_removal_from_the_subdomains_page() {
+    let site = site_with_people();
+    let pd_token = site.pd("DISPAR");
+    let reviewer = site.staff("rev2", "reviewer");
+    site.web_user("dewi", "pd", Some("DISPAR"), PW);
+    let dnsdesk = site.start();
+    dnsdesk
+        .provision(
+            &pd_token,
+            &reviewer,
+            "wisata.dispar.kalbarprov.go.id",
+            serde_json::json!([{"type": "A", "value": "203.0.113.40", "ttl": 300}]),
+        )
+        .await;
+    let mut pd = WebSession::new(&dnsdesk.url(""));
+    pd.login("dewi", PW).await;
+    let page = pd.get("/subdomains/wisata.dispar.kalbarprov.go.id").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("/requests/new?kind=change&amp;name=wisata.dispar.kalbarprov.go.id")
+    );
+    assert!(
+        page.body
+            .contains("/requests/new?kind=remove&amp;name=wisata.dispar.kalbarprov.go.id")
+    );
+
+    // The change form starts from what the name holds now.
+    let form = pd
+        .get("/requests/new?kind=change&name=wisata.dispar.kalbarprov.go.id")
+        .await;
+    assert!(
+        form.body.contains("value=\"203.0.113.40\""),
+        "{}",
+        form.body
+    );
+    let csrf = form.csrf();
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("name", "wisata.dispar.kalbarprov.go.id"),
+        ("purpose", "Pindah server"),
+        ("letter_number", "005/9/DISPAR/2026"),
+        ("letter_date", "2026-11-20"),
+    ];
+    let mut change = base.to_vec();
+    change.extend([
+        ("kind", "change"),
+        ("record_type", "A"),
+        ("record_value", "203.0.113.41"),
+        ("record_ttl", "300"),
+        ("record_glue", ""),
+    ]);
+    let filed = pd.post_multipart("/requests", &change, Some(PDF)).await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+    let detail = pd
+        .get(filed.location.unwrap().split('?').next().unwrap())
+        .await;
+    assert!(detail.body.contains("Perubahan"), "{}", detail.body);
+    assert!(detail.body.contains("A 203.0.113.41 300"));
+
+    // A removal while the change is open is refused, naming the field.
+    let mut removal = base.to_vec();
+    removal.push(("kind", "remove"));
+    let refused = pd.post_multipart("/requests", &removal, Some(PDF)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused.body.contains("<strong>name</strong>"),
+        "{}",
+        refused.body
+    );
+}

@@ -112,6 +112,13 @@ pub struct App {
     pub web: WebSettings,
     /// Limits the public check per client.
     pub check_limiter: crate::web::ratelimit::RateLimiter,
+    /// Working days allowed per complaint category.
+    pub complaint_deadlines: crate::model::ComplaintDeadlines,
+    /// Limits looking complaints up by tracking code per client (the API
+    /// and the status page together), so codes cannot be guessed.
+    pub complaint_lookups: crate::web::ratelimit::RateLimiter,
+    /// Limits complaints filed without signing in per client (spam).
+    pub complaint_filings: crate::web::ratelimit::RateLimiter,
     /// Wakes the provisioning worker (a job was queued).
     pub jobs_queued: Notify,
     /// Wakes the mail sender (a mail was queued).

@@ -97,6 +97,20 @@ pub enum AuditAction {
     UserEnabled,
     /// A user's password was set; never the password or its hash.
     UserPasswordSet,
+    /// A complaint was filed (public form, PD) or recorded by staff from
+    /// another channel: its id and channel, never the complainant's name,
+    /// contact or words.
+    ComplaintFiled,
+    /// Staff set or changed a complaint's category, and so its deadline.
+    ComplaintClassified,
+    /// A complaint was given to a staff user (or to nobody).
+    ComplaintAssigned,
+    /// Staff added an internal note (its text stays out of the log).
+    ComplaintNoted,
+    /// Staff responded to the complainant (the text stays out of the log).
+    ComplaintAnswered,
+    /// A complaint was resolved.
+    ComplaintResolved,
 }
 
 impl AuditAction {
@@ -131,7 +145,24 @@ impl AuditAction {
         (AuditAction::UserDisabled, "user.disabled"),
         (AuditAction::UserEnabled, "user.enabled"),
         (AuditAction::UserPasswordSet, "user.password_set"),
+        (AuditAction::ComplaintFiled, "complaint.filed"),
+        (AuditAction::ComplaintClassified, "complaint.classified"),
+        (AuditAction::ComplaintAssigned, "complaint.assigned"),
+        (AuditAction::ComplaintNoted, "complaint.noted"),
+        (AuditAction::ComplaintAnswered, "complaint.answered"),
+        (AuditAction::ComplaintResolved, "complaint.resolved"),
     ];
+}
+
+impl AuditAction {
+    /// Whether `family` is the part before the dot of some action
+    /// (`request`, `dns`, `complaint`, ...): the log filters by families.
+    pub fn is_family(family: &str) -> bool {
+        family == "request"
+            || Self::FIXED
+                .iter()
+                .any(|(_, text)| text.split('.').next() == Some(family))
+    }
 }
 
 impl fmt::Display for AuditAction {

@@ -12,7 +12,10 @@ use std::time::Duration;
 use provisioner::Name;
 use provisioner::name::{NamePolicy, ReservedLabel};
 use provisioner::record::RecordPolicy;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use time::Time;
+
+use crate::calendar::{STANDARD_WORKING_DAYS, WorkingHours};
 
 /// Why the configuration cannot be used. Each names the setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,71 @@ pub struct Config {
     pub mail: MailSettings,
     pub audit: AuditSettings,
     pub drift: DriftSettings,
+    pub sla: SlaSettings,
+    pub complaints: ComplaintSettings,
+}
+
+/// `[complaints]`: the working days the service standard allows to
+/// resolve a complaint of each category.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplaintSettings {
+    /// Light complaints (default 5).
+    pub ringan_days: u32,
+    /// Normative complaints (default 5).
+    pub normatif_days: u32,
+    /// Complaints not involving supervision (default 14).
+    pub tidak_berkadar_pengawasan_days: u32,
+    /// Complaints involving supervision, needing an investigation
+    /// (default 60).
+    pub berkadar_pengawasan_days: u32,
+}
+
+impl Default for ComplaintSettings {
+    fn default() -> Self {
+        let standard = crate::model::ComplaintDeadlines::default();
+        Self {
+            ringan_days: standard.ringan,
+            normatif_days: standard.normatif,
+            tidak_berkadar_pengawasan_days: standard.tidak_berkadar_pengawasan,
+            berkadar_pengawasan_days: standard.berkadar_pengawasan,
+        }
+    }
+}
+
+/// The request SLA of the service standard: "3 hari kerja", counted in the
+/// office's working hours (WIB, Monday to Friday minus holidays and
+/// collective leave).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaSettings {
+    /// When the working day starts, `HH:MM` WIB (default `07:30`).
+    #[serde(deserialize_with = "clock_time")]
+    pub working_hours_start: Time,
+    /// When it ends, `HH:MM` WIB, after the start (default `16:00`).
+    #[serde(deserialize_with = "clock_time")]
+    pub working_hours_end: Time,
+    /// Working days from submission to activation (default 3); a request
+    /// is due after this many working days' worth of working hours.
+    pub working_days: u32,
+}
+
+impl Default for SlaSettings {
+    fn default() -> Self {
+        let office = WorkingHours::OFFICE;
+        Self {
+            working_hours_start: office.start(),
+            working_hours_end: office.end(),
+            working_days: STANDARD_WORKING_DAYS,
+        }
+    }
+}
+
+/// `"07:30"` as a time of day; the error names the text (and, through
+/// TOML, the line).
+fn clock_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Time, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    WorkingHours::parse_clock(&text).map_err(serde::de::Error::custom)
 }
 
 /// The periodic drift check.
@@ -244,6 +312,8 @@ impl Default for Config {
             mail: MailSettings::default(),
             audit: AuditSettings::default(),
             drift: DriftSettings::default(),
+            sla: SlaSettings::default(),
+            complaints: ComplaintSettings::default(),
         }
     }
 }
@@ -449,7 +519,51 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        self.working_hours()?;
+        if self.sla.working_days == 0 {
+            return Err(invalid("sla.working_days", "must be at least 1"));
+        }
+        self.check_complaints()?;
         Ok(())
+    }
+
+    /// Every complaint category needs some time to be resolved in.
+    fn check_complaints(&self) -> Result<(), ConfigError> {
+        let c = &self.complaints;
+        for (setting, days) in [
+            ("complaints.ringan_days", c.ringan_days),
+            ("complaints.normatif_days", c.normatif_days),
+            (
+                "complaints.tidak_berkadar_pengawasan_days",
+                c.tidak_berkadar_pengawasan_days,
+            ),
+            (
+                "complaints.berkadar_pengawasan_days",
+                c.berkadar_pengawasan_days,
+            ),
+        ] {
+            if days == 0 {
+                return Err(invalid(setting, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The working days allowed per complaint category.
+    pub fn complaint_deadlines(&self) -> crate::model::ComplaintDeadlines {
+        let c = &self.complaints;
+        crate::model::ComplaintDeadlines {
+            ringan: c.ringan_days,
+            normatif: c.normatif_days,
+            tidak_berkadar_pengawasan: c.tidak_berkadar_pengawasan_days,
+            berkadar_pengawasan: c.berkadar_pengawasan_days,
+        }
+    }
+
+    /// The office's working hours that request deadlines count in.
+    pub fn working_hours(&self) -> Result<WorkingHours, ConfigError> {
+        WorkingHours::new(self.sla.working_hours_start, self.sla.working_hours_end)
+            .map_err(|e| invalid("sla.working_hours_end", e.to_string()))
     }
 
     /// The zone as a fully qualified name.
@@ -722,6 +836,76 @@ mod tests {
         .unwrap();
         let e = Config::load(Some(&path), |_| None).unwrap_err();
         assert!(e.to_string().starts_with("zone.tsig_key"), "{e}");
+    }
+
+    #[test]
+    fn working_hours_are_checked() {
+        let c = Config::load(None, |_| None).unwrap();
+        assert_eq!(c.working_hours().unwrap(), WorkingHours::OFFICE);
+        assert_eq!(c.sla.working_days, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[sla]\nworking_hours_start = \"08:00\"\nworking_hours_end = \"15:30\"\nworking_days = 5\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), |_| None).unwrap();
+        let hours = c.working_hours().unwrap();
+        assert_eq!(hours.to_string(), "08:00–15:30 WIB");
+        assert_eq!(c.sla.working_days, 5);
+        for (text, setting) in [
+            (
+                "[sla]\nworking_hours_start = \"16:00\"\nworking_hours_end = \"07:30\"\n",
+                "sla.working_hours_end",
+            ),
+            ("[sla]\nworking_days = 0\n", "sla.working_days"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Config::load(Some(&path), |_| None).unwrap_err();
+            assert!(e.to_string().starts_with(setting), "{e}");
+        }
+        for text in [
+            "[sla]\nworking_hours_start = \"7.30\"\n",
+            "[sla]\nworking_hours_end = \"24:00\"\n",
+            "[sla]\nhours = 8\n",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Config::load(Some(&path), |_| None).unwrap_err();
+            assert!(e.to_string().contains("line 2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn complaint_deadlines_default_to_the_standard_and_are_checked() {
+        let c = Config::load(None, |_| None).unwrap();
+        assert_eq!(
+            c.complaint_deadlines(),
+            crate::model::ComplaintDeadlines::default()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[complaints]\nringan_days = 3\nberkadar_pengawasan_days = 90\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), |_| None).unwrap();
+        let d = c.complaint_deadlines();
+        assert_eq!(
+            (
+                d.ringan,
+                d.normatif,
+                d.tidak_berkadar_pengawasan,
+                d.berkadar_pengawasan
+            ),
+            (3, 5, 14, 90)
+        );
+        std::fs::write(&path, "[complaints]\nnormatif_days = 0\n").unwrap();
+        let e = Config::load(Some(&path), |_| None).unwrap_err();
+        assert!(e.to_string().starts_with("complaints.normatif_days"), "{e}");
+        std::fs::write(&path, "[complaints]\nsedang_days = 7\n").unwrap();
+        assert!(Config::load(Some(&path), |_| None).is_err());
     }
 
     #[test]

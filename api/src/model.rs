@@ -295,7 +295,14 @@ pub struct SubdomainRequest {
     pub version: i64,
     pub submitted_by: UserId,
     pub submitted_at: OffsetDateTime,
+    /// When the service standard's working time runs out: counted in the
+    /// office's working hours from submission, moved later by the working
+    /// time spent waiting for each revision.
     pub due_at: OffsetDateTime,
+    /// Whether `due_at` relied on a weekday of a year with no loaded
+    /// holiday calendar, assumed to be a working day: it may be too early,
+    /// and staff are warned.
+    pub due_uncertain: bool,
     /// The plan digest the approval was bound to.
     pub approved_digest: Option<String>,
     /// The primary's SOA serial right after our update was accepted.
@@ -558,4 +565,436 @@ pub struct DriftRun {
     /// Open findings after the run.
     pub findings: i64,
     pub error: Option<String>,
+}
+
+// --- complaints (pengaduan) ---
+
+id_type!(
+    /// A complaint's row id.
+    ComplaintId
+);
+
+text_enum!(
+    /// How a complaint reached the office: the channels of the service
+    /// standard ("Pengaduan Layanan Informatika"), plus dnsdesk's own
+    /// public form and the PD's pages.
+    ComplaintChannel {
+        /// dnsdesk's public complaint form (no sign-in).
+        WebForm => "web_form",
+        /// A signed-in PD, from its pages.
+        PdPortal => "pd_portal",
+        /// In person, to the complaints officer.
+        TatapMuka => "tatap_muka",
+        /// Written, into the complaints box.
+        KotakPengaduan => "kotak_pengaduan",
+        Whatsapp => "whatsapp",
+        Telepon => "telepon",
+        Email => "email",
+        /// SP4N-LAPOR!, the national public complaints system.
+        Sp4nLapor => "sp4n_lapor",
+        /// Instagram, Facebook, Twitter.
+        MediaSosial => "media_sosial",
+    }
+);
+
+impl ComplaintChannel {
+    /// The channels staff record a complaint from: every channel but the
+    /// two through which complainants file in dnsdesk themselves.
+    pub const RECORDED: &'static [ComplaintChannel] = &[
+        ComplaintChannel::TatapMuka,
+        ComplaintChannel::KotakPengaduan,
+        ComplaintChannel::Whatsapp,
+        ComplaintChannel::Telepon,
+        ComplaintChannel::Email,
+        ComplaintChannel::Sp4nLapor,
+        ComplaintChannel::MediaSosial,
+    ];
+
+    /// Whether staff record complaints from this channel.
+    pub fn is_recorded(self) -> bool {
+        Self::RECORDED.contains(&self)
+    }
+}
+
+text_enum!(
+    /// The standard's complaint categories, each with its own resolution
+    /// deadline in working days (see [`ComplaintDeadlines`]).
+    ComplaintCategory {
+        /// Light (ringan): 5 working days.
+        Ringan => "ringan",
+        /// Normative (bersifat normatif): 5 working days.
+        Normatif => "normatif",
+        /// Not involving supervision: 14 working days.
+        TidakBerkadarPengawasan => "tidak_berkadar_pengawasan",
+        /// Involving supervision, needing an investigation: 60 working
+        /// days.
+        BerkadarPengawasan => "berkadar_pengawasan",
+    }
+);
+
+/// Working days allowed to resolve a complaint of each category. The
+/// defaults are the standard's; `[complaints]` in the configuration
+/// changes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComplaintDeadlines {
+    pub ringan: u32,
+    pub normatif: u32,
+    pub tidak_berkadar_pengawasan: u32,
+    pub berkadar_pengawasan: u32,
+}
+
+impl Default for ComplaintDeadlines {
+    /// The service standard: 5, 5, 14 and 60 working days.
+    fn default() -> Self {
+        Self {
+            ringan: 5,
+            normatif: 5,
+            tidak_berkadar_pengawasan: 14,
+            berkadar_pengawasan: 60,
+        }
+    }
+}
+
+impl ComplaintDeadlines {
+    /// The working days allowed for `category`.
+    pub fn days(&self, category: ComplaintCategory) -> u32 {
+        match category {
+            ComplaintCategory::Ringan => self.ringan,
+            ComplaintCategory::Normatif => self.normatif,
+            ComplaintCategory::TidakBerkadarPengawasan => self.tidak_berkadar_pengawasan,
+            ComplaintCategory::BerkadarPengawasan => self.berkadar_pengawasan,
+        }
+    }
+}
+
+text_enum!(
+    /// Where a complaint stands.
+    ///
+    /// ```text
+    ///  received ──classify──▶ classified ──respond──▶ answered ──resolve──▶ resolved
+    ///                           │  ▲ reclassify          │  ▲ respond again
+    ///                           │  └──┘                  │  └──┘ reclassify
+    ///                           └──────────resolve───────┼──────▶ resolved
+    /// ```
+    ///
+    /// Classification sets the category and with it the deadline; it may
+    /// be changed while the complaint is open (an investigation turns out
+    /// to be needed), the deadline counted again from receipt. Assignment
+    /// and internal notes do not change the state; notes may be added even
+    /// after resolution. `resolved` is final.
+    ComplaintState {
+        /// Filed or recorded; no category, no deadline yet.
+        Received => "received",
+        /// Categorised: the deadline runs.
+        Classified => "classified",
+        /// The office has responded to the complainant at least once.
+        Answered => "answered",
+        /// Settled, with a resolution the complainant can read.
+        Resolved => "resolved",
+    }
+);
+
+/// One change to a complaint, applied by the store only if the state
+/// allows it ([`ComplaintStep::allowed_from`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComplaintStep {
+    /// Sets (or changes) the category and the deadline it gives.
+    Classify {
+        category: ComplaintCategory,
+        due_at: OffsetDateTime,
+        /// Whether `due_at` relied on a year with no loaded calendar.
+        due_uncertain: bool,
+    },
+    /// Gives the complaint to a staff user (None: to nobody).
+    Assign { to: Option<UserId> },
+    /// An internal note, for staff only.
+    Note { body: String },
+    /// A response the complainant reads on the status page.
+    Respond { body: String },
+    /// Settles the complaint.
+    Resolve { resolution: String },
+}
+
+impl ComplaintStep {
+    /// Whether this step may be applied to a complaint in `state`, and
+    /// the state it leaves the complaint in.
+    pub fn allowed_from(&self, state: ComplaintState) -> Option<ComplaintState> {
+        use ComplaintState::*;
+        match (self, state) {
+            (Self::Note { .. }, any) => Some(any),
+            (_, Resolved) => None,
+            (Self::Classify { .. }, Received) => Some(Classified),
+            (Self::Classify { .. }, open) => Some(open),
+            (Self::Assign { .. }, open) => Some(open),
+            // The deadline (and the category) must be known first.
+            (Self::Respond { .. } | Self::Resolve { .. }, Received) => None,
+            (Self::Respond { .. }, Classified | Answered) => Some(Answered),
+            (Self::Resolve { .. }, Classified | Answered) => Some(Resolved),
+        }
+    }
+}
+
+/// A complaint about the informatics service (pengaduan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Complaint {
+    pub id: ComplaintId,
+    /// The complainant's only key to the status page, e.g. `ADU-7KQ4-M9XP`.
+    pub tracking_code: TrackingCode,
+    pub channel: ComplaintChannel,
+    pub complainant_name: String,
+    /// A phone number, an e-mail address or, for recorded complaints,
+    /// however the complainant can be reached.
+    pub contact: String,
+    /// The request the complaint is about, as the complainant wrote it.
+    pub request_reference: Option<String>,
+    pub description: String,
+    pub category: Option<ComplaintCategory>,
+    pub state: ComplaintState,
+    /// The agency whose PD filed it from its pages.
+    pub agency_id: Option<AgencyId>,
+    /// The PD or staff user who filed or recorded it; None for the public
+    /// form.
+    pub filed_by: Option<UserId>,
+    pub assigned_to: Option<UserId>,
+    /// When the office received it: the deadline counts from here.
+    pub received_at: OffsetDateTime,
+    /// When it was entered in dnsdesk (later than `received_at` for a
+    /// complaint recorded from another channel).
+    pub recorded_at: OffsetDateTime,
+    pub classified_at: Option<OffsetDateTime>,
+    pub due_at: Option<OffsetDateTime>,
+    /// Whether `due_at` relied on a year with no loaded holiday calendar.
+    pub due_uncertain: bool,
+    pub resolved_at: Option<OffsetDateTime>,
+    pub resolution: Option<String>,
+}
+
+impl Complaint {
+    /// Where the complaint stands against its deadline at `now`; None
+    /// before it is classified (no deadline yet). Never
+    /// [`SlaState::Paused`]: the complainant waits for nobody.
+    pub fn sla(&self, now: OffsetDateTime) -> Option<SlaState> {
+        let due = self.due_at?;
+        let wib = crate::calendar::WIB;
+        Some(match self.resolved_at {
+            Some(at) if at <= due => SlaState::Met,
+            Some(_) => SlaState::Late,
+            None if now > due => SlaState::Overdue,
+            None if now.to_offset(wib).date() == due.to_offset(wib).date() => SlaState::DueToday,
+            None => SlaState::OnTime,
+        })
+    }
+}
+
+/// An internal note on a complaint: staff only, never shown to the
+/// complainant or a PD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplaintNote {
+    pub author: UserId,
+    /// The author's username.
+    pub author_name: String,
+    pub body: String,
+    pub at: OffsetDateTime,
+}
+
+/// A response to the complainant, shown on the status page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplaintResponse {
+    pub author: UserId,
+    /// The author's username (staff see it; the complainant does not).
+    pub author_name: String,
+    pub body: String,
+    pub at: OffsetDateTime,
+}
+
+/// A complaint's tracking code, `ADU-XXXX-XXXX`: eight symbols from a
+/// 32-letter alphabet without `0`, `O`, `1` and `I` (easy to read aloud
+/// and to type on a phone), 40 random bits.
+///
+/// The code is the complainant's only key to their complaint, so it must
+/// not be guessable: with 2⁴⁰ codes, even 10 000 complaints leave a
+/// random guess a chance below one in 10⁸, and lookups are rate-limited
+/// per client on top.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TrackingCode(String);
+
+/// A text that is not a tracking code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a tracking code like ADU-7KQ4-M9XP")]
+pub struct NotATrackingCode;
+
+impl TrackingCode {
+    /// The symbols: digits 2–9 and letters A–Z but I and O. 32 of them, so
+    /// a random byte's low five bits pick one without bias.
+    pub const ALPHABET: &'static [u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    /// What every code starts with (pengaduan).
+    pub const PREFIX: &'static str = "ADU";
+    /// Random symbols in a code: 8 × 5 = 40 bits.
+    pub const SYMBOLS: usize = 8;
+
+    /// A fresh random code, from the operating system's generator.
+    pub fn random() -> Self {
+        use rand::RngCore;
+        let mut bytes = [0u8; Self::SYMBOLS];
+        rand::rng().fill_bytes(&mut bytes);
+        let symbols: String = bytes
+            .iter()
+            .map(|b| char::from(Self::ALPHABET[usize::from(b & 31)]))
+            .collect();
+        Self::from_symbols(&symbols)
+    }
+
+    fn from_symbols(symbols: &str) -> Self {
+        let (a, b) = symbols.split_at(Self::SYMBOLS / 2);
+        Self(format!("{}-{a}-{b}", Self::PREFIX))
+    }
+
+    /// Reads a code as people type it: any case, with or without the
+    /// `ADU` prefix, dashes or spaces (`adu 7kq4 m9xp`, `7KQ4M9XP`).
+    pub fn parse(text: &str) -> Result<Self, NotATrackingCode> {
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .flat_map(char::to_uppercase)
+            .collect();
+        let symbols = compact.strip_prefix(Self::PREFIX).unwrap_or(&compact);
+        let valid =
+            symbols.len() == Self::SYMBOLS && symbols.bytes().all(|b| Self::ALPHABET.contains(&b));
+        if valid {
+            Ok(Self::from_symbols(symbols))
+        } else {
+            Err(NotATrackingCode)
+        }
+    }
+
+    /// The code as shown and stored: `ADU-7KQ4-M9XP`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TrackingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod complaint_tests {
+    use super::*;
+    use std::collections::HashSet;
+    use time::macros::datetime;
+
+    #[test]
+    fn tracking_codes_are_random_readable_and_parse_as_typed() {
+        let codes: HashSet<TrackingCode> = (0..2000).map(|_| TrackingCode::random()).collect();
+        assert_eq!(codes.len(), 2000, "40 random bits do not repeat in 2000");
+        for code in &codes {
+            let text = code.as_str();
+            assert_eq!(text.len(), 13, "{text}");
+            assert!(
+                text.starts_with("ADU-") && text.as_bytes()[8] == b'-',
+                "{text}"
+            );
+            assert!(!text[4..].contains(['0', 'O', '1', 'I']), "{text}");
+            assert_eq!(TrackingCode::parse(text).as_ref(), Ok(code));
+        }
+        let canonical = TrackingCode::parse("ADU-7KQ4-M9XP").expect("valid");
+        for typed in ["adu-7kq4-m9xp", " ADU 7KQ4 M9XP ", "7kq4m9xp", "7KQ4-M9XP"] {
+            assert_eq!(
+                TrackingCode::parse(typed).as_ref(),
+                Ok(&canonical),
+                "{typed}"
+            );
+        }
+        for bad in [
+            "",
+            "ADU-7KQ4-M9X",
+            "ADU-7KQ4-M9XPP",
+            "ADU-7KQ4-M0XP",
+            "ADU-IKQ4-M9XP",
+            "ADU-7KQ4-M9X%",
+        ] {
+            assert_eq!(TrackingCode::parse(bad), Err(NotATrackingCode), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_alphabet_has_32_distinct_unambiguous_symbols() {
+        let set: HashSet<u8> = TrackingCode::ALPHABET.iter().copied().collect();
+        assert_eq!(set.len(), 32);
+        assert!(!set.contains(&b'0') && !set.contains(&b'O'));
+        assert!(!set.contains(&b'1') && !set.contains(&b'I'));
+    }
+
+    #[test]
+    fn steps_follow_the_diagram() {
+        use ComplaintState::*;
+        let classify = ComplaintStep::Classify {
+            category: ComplaintCategory::Ringan,
+            due_at: datetime!(2026-03-31 03:00 UTC),
+            due_uncertain: false,
+        };
+        let respond = ComplaintStep::Respond { body: "x".into() };
+        let resolve = ComplaintStep::Resolve {
+            resolution: "x".into(),
+        };
+        let note = ComplaintStep::Note { body: "x".into() };
+        assert_eq!(classify.allowed_from(Received), Some(Classified));
+        assert_eq!(classify.allowed_from(Answered), Some(Answered));
+        assert_eq!(respond.allowed_from(Received), None);
+        assert_eq!(respond.allowed_from(Classified), Some(Answered));
+        assert_eq!(resolve.allowed_from(Received), None);
+        assert_eq!(resolve.allowed_from(Answered), Some(Resolved));
+        assert_eq!(resolve.allowed_from(Resolved), None);
+        assert_eq!(classify.allowed_from(Resolved), None);
+        assert_eq!(note.allowed_from(Resolved), Some(Resolved));
+        for s in ComplaintState::ALL {
+            assert_eq!(s.as_str().parse::<ComplaintState>().ok(), Some(*s));
+        }
+        for c in ComplaintChannel::ALL {
+            assert_eq!(c.as_str().parse::<ComplaintChannel>().ok(), Some(*c));
+            let json = serde_json::to_string(c).expect("json");
+            assert_eq!(json, format!("\"{c}\""), "serde and the stored form agree");
+        }
+    }
+
+    #[test]
+    fn the_clock_of_a_complaint() {
+        let mut c = Complaint {
+            id: ComplaintId(1),
+            tracking_code: TrackingCode::random(),
+            channel: ComplaintChannel::WebForm,
+            complainant_name: "A".into(),
+            contact: "a@example.id".into(),
+            request_reference: None,
+            description: "d".into(),
+            category: None,
+            state: ComplaintState::Received,
+            agency_id: None,
+            filed_by: None,
+            assigned_to: None,
+            received_at: datetime!(2026-03-17 03:00 UTC),
+            recorded_at: datetime!(2026-03-17 03:00 UTC),
+            classified_at: None,
+            due_at: None,
+            due_uncertain: false,
+            resolved_at: None,
+            resolution: None,
+        };
+        let now = datetime!(2026-03-30 03:00 UTC);
+        assert_eq!(c.sla(now), None);
+        c.due_at = Some(datetime!(2026-03-31 03:00 UTC));
+        assert_eq!(c.sla(now), Some(SlaState::OnTime));
+        assert_eq!(
+            c.sla(datetime!(2026-03-31 02:00 UTC)),
+            Some(SlaState::DueToday)
+        );
+        assert_eq!(
+            c.sla(datetime!(2026-04-01 02:00 UTC)),
+            Some(SlaState::Overdue)
+        );
+        c.resolved_at = Some(datetime!(2026-04-01 02:00 UTC));
+        assert_eq!(c.sla(now), Some(SlaState::Late));
+    }
 }

@@ -186,7 +186,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         target,
         names: config.name_policy()?,
         records: config.record_policy(),
-        calendar: WorkCalendar::builtin(),
+        calendar: WorkCalendar::builtin()
+            .with_hours(config.working_hours()?)
+            .with_standard_days(config.sla.working_days),
         letters: LetterStore::new(config.letters_dir()),
         timing: Timing {
             dns_timeout: config.dns_timeout(),
@@ -203,6 +205,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             sessions: Default::default(),
         },
         check_limiter: Default::default(),
+        complaint_deadlines: config.complaint_deadlines(),
+        complaint_lookups: crate::service::complaints::lookup_limiter(),
+        complaint_filings: crate::service::complaints::filing_limiter(),
         jobs_queued: Notify::new(),
         mail_queued: Notify::new(),
     });

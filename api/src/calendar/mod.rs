@@ -22,9 +22,16 @@
 //!
 //! All counting is in Western Indonesia Time ([`WIB`]), the time of
 //! Pontianak, which has no daylight saving time.
+//!
+//! Request deadlines are counted in the office's working hours, not in
+//! whole days: see [`hours`] and [`WorkCalendar::deadline`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+pub mod hours;
+
+pub use hours::{HoursError, STANDARD_WORKING_DAYS, WorkingHours, WorkingTime};
 
 use serde::Deserialize;
 use time::macros::offset;
@@ -93,7 +100,7 @@ pub struct Holiday {
     pub name: String,
 }
 
-/// A deadline counted in working days.
+/// A deadline counted in working days or working time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Due {
     /// The deadline, in UTC.
@@ -172,15 +179,33 @@ struct DayEntry {
     name: String,
 }
 
-/// Holidays and collective leave for the years loaded.
-#[derive(Debug, Clone, Default)]
+/// Holidays and collective leave for the years loaded, the office's
+/// working hours, and the working days the standard allows a request.
+#[derive(Debug, Clone)]
 pub struct WorkCalendar {
     years: BTreeSet<i32>,
     days: BTreeMap<Date, Holiday>,
+    /// Kept through [`apply`](Self::apply) and clones, so the calendar an
+    /// admin's edits are replayed on counts in the configured hours.
+    hours: WorkingHours,
+    standard_days: u32,
+}
+
+impl Default for WorkCalendar {
+    fn default() -> Self {
+        Self {
+            years: BTreeSet::new(),
+            days: BTreeMap::new(),
+            hours: WorkingHours::OFFICE,
+            standard_days: STANDARD_WORKING_DAYS,
+        }
+    }
 }
 
 impl WorkCalendar {
-    /// A calendar with no year loaded: every answer is uncertain.
+    /// A calendar with no year loaded: every answer is uncertain. It counts
+    /// in the office's hours ([`WorkingHours::OFFICE`]) and allows
+    /// [`STANDARD_WORKING_DAYS`].
     pub fn empty() -> Self {
         Self::default()
     }
@@ -287,7 +312,9 @@ impl WorkCalendar {
             && !self.days.contains_key(&date)
     }
 
-    /// The instant `working_days` working days after `submitted`.
+    /// The instant `working_days` whole working days after `submitted`, at
+    /// the same time of day. Request deadlines are counted in working
+    /// hours instead, with [`deadline`](Self::deadline).
     ///
     /// Counted in WIB: from the submission's WIB date, step forward one day
     /// at a time, counting working days only; the deadline is the last
@@ -443,5 +470,7 @@ fn format_with(t: OffsetDateTime, months: &[&str; 12], separator: char) -> Strin
     )
 }
 
+#[cfg(test)]
+mod hours_tests;
 #[cfg(test)]
 mod tests;

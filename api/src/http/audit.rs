@@ -141,7 +141,7 @@ pub(crate) fn to_csv(entries: &[AuditEntry]) -> String {
 /// Quotes a field when it holds a comma, quote or line break (RFC 4180
 /// §2.6-2.7); a leading `=`, `+`, `-` or `@` is prefixed with `'` so a
 /// spreadsheet never runs it as a formula.
-fn csv_field(field: &str) -> String {
+pub(crate) fn csv_field(field: &str) -> String {
     let field = if field.starts_with(['=', '+', '-', '@']) {
         format!("'{field}")
     } else {

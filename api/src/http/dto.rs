@@ -175,8 +175,13 @@ pub struct RequestView {
     pub state_reason: Option<String>,
     pub version: i64,
     pub submitted_at: String,
-    /// 3 working days after submission (service standard).
+    /// 3 working days of the office's working hours after submission
+    /// (service standard), moved later by the working time spent waiting
+    /// for the PD's revisions.
     pub due_at: String,
+    /// `due_at` relied on a year with no loaded holiday calendar (its
+    /// weekdays counted as working days): it may be too early.
+    pub due_uncertain: bool,
     /// Against the due time, now: `on_time`, `due_today`, `overdue`,
     /// `paused` (waiting for the PD's revision); once settled, `met` or
     /// `late`.
@@ -224,6 +229,7 @@ impl RequestView {
             version: r.version,
             submitted_at: rfc3339(r.submitted_at),
             due_at: rfc3339(r.due_at),
+            due_uncertain: r.due_uncertain,
             sla: SlaState::of(r.state, r.due_at, r.updated_at, crate::app::now()),
             updated_at: rfc3339(r.updated_at),
             plan: None,

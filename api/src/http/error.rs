@@ -129,6 +129,11 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let ServiceError::TooManyAttempts { retry_after_secs } = &self.0
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

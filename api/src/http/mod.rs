@@ -14,6 +14,7 @@ use crate::letters::MAX_LETTER_BYTES;
 
 pub mod audit;
 pub mod calendar;
+pub mod complaints;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -53,6 +54,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/audit", get(audit::list))
         .route("/holidays", get(calendar::list).post(calendar::add))
         .route("/holidays/{date}", axum::routing::delete(calendar::remove))
+        .route(
+            "/complaints",
+            post(complaints::create).get(complaints::list),
+        )
+        .route("/complaints/{tracking_code}", get(complaints::public))
+        .route("/complaints/{id}/detail", get(complaints::detail))
+        .route("/complaints/{id}/classify", post(complaints::classify))
+        .route("/complaints/{id}/assign", post(complaints::assign))
+        .route("/complaints/{id}/notes", post(complaints::note))
+        .route("/complaints/{id}/responses", post(complaints::respond))
+        .route("/complaints/{id}/resolve", post(complaints::resolve))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(256 * 1024));
     Router::new()

@@ -4,8 +4,11 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{audit, calendar, dto, error, requests, subdomains, zone};
-use crate::model::{RequestKind, RequestState, SlaState};
+use super::{audit, calendar, complaints, dto, error, requests, subdomains, zone};
+use crate::model::{
+    ComplaintCategory, ComplaintChannel, ComplaintState, RequestKind, RequestState, SlaState,
+};
+use crate::service::complaints::ComplaintInput;
 use crate::service::submit::RequestInput;
 
 /// The API description.
@@ -19,6 +22,9 @@ use crate::service::submit::RequestInput;
         subdomains::list, subdomains::get, audit::list,
         zone::history, zone::drift, zone::adopt, zone::restore,
         calendar::list, calendar::add, calendar::remove,
+        complaints::create, complaints::public, complaints::list, complaints::detail,
+        complaints::classify, complaints::assign, complaints::note, complaints::respond,
+        complaints::resolve,
     ),
     components(schemas(
         RequestInput, RequestKind, RequestState, SlaState, dto::RecordDoc, dto::RequestView, dto::RequestPage,
@@ -26,6 +32,11 @@ use crate::service::submit::RequestInput;
         dto::AgencyRef, dto::SubdomainView, dto::SubdomainPage, dto::DecisionInput,
         error::ErrorBody, error::ErrorDetail, audit::AuditPage,
         calendar::HolidayDoc, calendar::CalendarView, zone::VersionView, zone::FindingView, zone::RunView, zone::DriftView, zone::ResolveInput,
+        ComplaintInput, ComplaintChannel, ComplaintCategory, ComplaintState, complaints::FiledView,
+        complaints::ComplaintView, complaints::ComplaintDetailView, complaints::EntryView,
+        complaints::ComplaintPage, complaints::PublicComplaintView, complaints::PublicResponseView,
+        complaints::ClassifyInput, complaints::DueView, complaints::AssignInput,
+        complaints::TextInput, complaints::ResolveInput,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -171,21 +171,27 @@ pub(crate) fn token_hash(token: &str) -> String {
 
 fn check_email(email: &str) -> Result<String, ServiceError> {
     let email = email.trim();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !email
-                    .chars()
-                    .any(|c| c.is_whitespace() || c == '<' || c == '>')
-        });
-    if valid {
+    if is_email(email) {
         Ok(email.to_owned())
     } else {
         Err(ServiceError::invalid("email", "is not an e-mail address"))
     }
+}
+
+/// `local@domain.tld`, no spaces or angle brackets: enough to catch a
+/// typo; delivery is the real test.
+pub(crate) fn is_email(text: &str) -> bool {
+    text.len() <= 254
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>')
+        && text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
 }
 
 #[cfg(test)]

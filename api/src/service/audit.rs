@@ -73,13 +73,12 @@ pub async fn filter(store: &dyn Store, query: &AuditQuery) -> Result<AuditFilter
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(|a| {
-            let family = ["request", "dns", "admin", "auth", "service", "audit", "drift", "calendar", "zone"].contains(&a);
-            if family || a.parse::<AuditAction>().is_ok() {
+            if AuditAction::is_family(a) || a.parse::<AuditAction>().is_ok() {
                 Ok(a.to_owned())
             } else {
                 Err(ServiceError::invalid(
                     "action",
-                    "is not an action (e.g. request.approved, dns.update_sent) or a family (request, dns, drift, zone, admin, auth, service, audit)",
+                    "is not an action (e.g. request.approved, dns.update_sent) or a family (request, dns, drift, zone, admin, auth, user, complaint, calendar, service, audit)",
                 ))
             }
         })

@@ -273,6 +273,7 @@ pub async fn restore(
         submitted_by: user.id,
         submitted_at: now,
         due_at: now,
+        due_uncertain: false,
         reference_year: wib.year(),
     };
     let (_, request) = app

@@ -1,5 +1,10 @@
 //! Filing a request (step a of the service standard), attaching its signed
 //! letter, and resubmitting after a revision was asked for.
+//!
+//! Both set the request's due time: at filing, the standard's working days
+//! counted in the office's working hours; at resubmission, the old due time
+//! moved later by the working time the request waited for its agency (the
+//! office's clock stops while the PD revises). See [`crate::calendar::hours`].
 
 use provisioner::Name;
 use provisioner::name::{ancestors_below, display_name};
@@ -12,13 +17,11 @@ use time::macros::format_description;
 
 use super::{require_pd, text_field, visible_request};
 use crate::app::App;
-use crate::calendar::WIB;
+pub use crate::calendar::STANDARD_WORKING_DAYS;
+use crate::calendar::{Due, WIB};
 use crate::error::{ConflictCode, ServiceError};
-use crate::model::{Actor, AgencyId, RequestId, RequestKind, SubdomainRequest, User};
+use crate::model::{Actor, AgencyId, RequestId, RequestKind, RequestState, SubdomainRequest, User};
 use crate::store::{NewRequest, RequestRevision};
-
-/// Working days the service standard allows from submission to activation.
-pub const STANDARD_WORKING_DAYS: u32 = 3;
 
 /// What a PD files.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -63,13 +66,8 @@ pub async fn submit(
     let draft = validate(app, agency, &input).await?;
     let now = app.now();
     let calendar = super::calendar::current(app.store.as_ref(), &app.calendar).await?;
-    let due = calendar.due_after(now, STANDARD_WORKING_DAYS);
-    if due.uncertain {
-        tracing::warn!(
-            name = %display_name(&draft.name),
-            "due date falls in a year with no holiday calendar loaded; counted Monday to Friday"
-        );
-    }
+    let due = calendar.standard_deadline(now);
+    warn_if_uncertain(&display_name(&draft.name), due);
     let request = app
         .store
         .insert_request(NewRequest {
@@ -84,6 +82,7 @@ pub async fn submit(
             submitted_by: user.id,
             submitted_at: now,
             due_at: due.at,
+            due_uncertain: due.uncertain,
             reference_year: now.to_offset(WIB).year(),
         })
         .await?;
@@ -120,6 +119,22 @@ pub async fn revise(
     // The request holds its own name, so the open-request check is skipped
     // for it; everything else is validated as on first submission.
     let draft = validate_for(app, agency, &input, Some(request.id)).await?;
+    let now = app.now();
+    let calendar = super::calendar::current(app.store.as_ref(), &app.calendar).await?;
+    let asked = revision_asked_at(app, &request).await?;
+    // The office's clock stood still from the request for revision until
+    // now: the due time moves later by the working time in between. (Had
+    // the office kept its remaining time and counted it from now instead,
+    // the result would be the same instant: working time is additive.)
+    let waited = asked
+        .map(|at| calendar.measure_working_time(at, now))
+        .unwrap_or_default();
+    let moved = calendar.add_working_time(request.due_at, waited.time);
+    let due = Due {
+        at: moved.at,
+        uncertain: request.due_uncertain || waited.uncertain || moved.uncertain,
+    };
+    warn_if_uncertain(&request.name, due);
     let revised = app
         .store
         .revise_request(
@@ -130,11 +145,58 @@ pub async fn revise(
                 purpose: draft.purpose,
                 letter_number: draft.letter_number,
                 letter_date: draft.letter_date,
+                resubmitted_at: now,
+                paused: waited.time,
+                due_at: due.at,
+                due_uncertain: due.uncertain,
             },
             Actor::User(user.id),
         )
         .await?;
+    tracing::info!(
+        reference = %revised.reference,
+        paused_ms = waited.time.as_millis(),
+        due_at = %revised.due_at,
+        "request resubmitted; due time moved by the working time it waited"
+    );
     Ok(revised)
+}
+
+/// When the request was last sent back for revision, if it waits for one
+/// now. Otherwise there is no pause to count (and the store refuses the
+/// resubmission, naming the state).
+async fn revision_asked_at(
+    app: &App,
+    request: &SubdomainRequest,
+) -> Result<Option<time::OffsetDateTime>, ServiceError> {
+    if request.state != RequestState::RevisionRequested {
+        return Ok(None);
+    }
+    let history = app.store.transitions(request.id).await?;
+    let asked = history
+        .iter()
+        .rev()
+        .find(|t| t.to == RequestState::RevisionRequested)
+        .map(|t| t.at);
+    if asked.is_none() {
+        tracing::error!(
+            reference = %request.reference,
+            "request waits for revision but has no such transition; its due time is not moved"
+        );
+    }
+    Ok(asked)
+}
+
+/// Says loudly that a due time is a guess, once per computation; the
+/// request carries the flag for staff to see.
+fn warn_if_uncertain(name: &str, due: Due) {
+    if due.uncertain {
+        tracing::warn!(
+            name = %name,
+            due_at = %due.at,
+            "due time relies on a year with no holiday calendar loaded; its weekdays were counted as working days"
+        );
+    }
 }
 
 /// Stores the signed letter of a request the user's agency filed.

@@ -259,7 +259,8 @@ async fn agency(app: &App, id: AgencyId) -> Result<Agency, ServiceError> {
         .ok_or(ServiceError::NotFound("agency"))
 }
 
-fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), ServiceError> {
+/// The page number and size asked for, checked (default page 1 of 50).
+pub(crate) fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), ServiceError> {
     let page = page.unwrap_or(1);
     if page < 1 {
         return Err(ServiceError::invalid("page", "must be 1 or more"));

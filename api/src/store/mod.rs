@@ -18,6 +18,11 @@ use crate::model::{
     Letter, MailAttachment, NameVersion, OutgoingMail, RequestId, RequestKind, RequestState, Role,
     ServerCheck, Subdomain, SubdomainRequest, Transition, User, UserId,
 };
+// Complaints (pengaduan): the trait's `complaints` section and its types.
+use crate::model::{
+    Complaint, ComplaintChannel, ComplaintId, ComplaintNote, ComplaintResponse, ComplaintState,
+    ComplaintStep, TrackingCode,
+};
 
 pub mod sqlite;
 
@@ -51,6 +56,10 @@ pub enum StoreError {
     /// A worker's lease on a job ran out and another worker holds it now.
     #[error("the lease on job {0} was lost")]
     LeaseLost(JobId),
+    /// The complaint's state does not allow the change (another officer
+    /// got there first, or it is resolved).
+    #[error("the complaint is {actual}; this change is not possible now")]
+    ComplaintStateMismatch { actual: ComplaintState },
     /// A stored value that the code cannot read back.
     #[error("corrupt stored value in {column}: {detail}")]
     Corrupt {
@@ -320,12 +329,15 @@ pub struct NewRequest {
     pub submitted_by: UserId,
     pub submitted_at: OffsetDateTime,
     pub due_at: OffsetDateTime,
+    /// Whether `due_at` relied on a year with no loaded calendar.
+    pub due_uncertain: bool,
     /// The year in the reference `DNS/<year>/<seq>`; sequences restart
     /// each year.
     pub reference_year: i32,
 }
 
-/// New content for a request sent back for revision.
+/// New content for a request sent back for revision, and its due time
+/// moved by the pause (see [`crate::calendar::hours`]).
 #[derive(Debug, Clone)]
 pub struct RequestRevision {
     pub records: Vec<RecordInput>,
@@ -333,6 +345,19 @@ pub struct RequestRevision {
     pub purpose: String,
     pub letter_number: String,
     pub letter_date: Date,
+    /// When the agency resubmitted: the time of the transition back to
+    /// `submitted`, and the end of the pause `paused` was measured over,
+    /// so the two agree to the millisecond.
+    pub resubmitted_at: OffsetDateTime,
+    /// The working time the request waited, from the transition to
+    /// `revision_requested` to `resubmitted_at`; added to the request's
+    /// total paused time.
+    pub paused: Duration,
+    /// The previous due time moved later by `paused`.
+    pub due_at: OffsetDateTime,
+    /// Whether the new due time relied on a year with no loaded calendar
+    /// (or the old one did).
+    pub due_uncertain: bool,
 }
 
 /// Which requests to list.
@@ -720,6 +745,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         by: AuditActor,
     ) -> StoreResult<Subdomain>;
 
+    // --- reports ---
+
+    /// Requests submitted in `[from, to)`, oldest first, with their
+    /// activation time and revision pauses.
+    async fn sla_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<SlaFacts>>;
+    /// Requests whose office clock runs and is past their due time.
+    async fn overdue_requests(&self, now: OffsetDateTime) -> StoreResult<Vec<SlaFacts>>;
+
     // --- working-day calendar ---
 
     /// Admins' edits to the shipped calendar, oldest first.
@@ -730,6 +767,52 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         edit: &crate::calendar::CalendarEdit,
         by: AuditActor,
     ) -> StoreResult<()>;
+
+    // --- complaints ---
+
+    /// Files a complaint in `received` under a fresh random tracking code
+    /// (drawing another should it collide), audited as `complaint.filed`
+    /// with its id and channel: the complainant's name, contact and words
+    /// stay out of the log.
+    async fn insert_complaint(&self, new: NewComplaint) -> StoreResult<Complaint>;
+    async fn complaint(&self, id: ComplaintId) -> StoreResult<Option<Complaint>>;
+    async fn complaint_by_code(&self, code: &TrackingCode) -> StoreResult<Option<Complaint>>;
+    /// Complaints matching `filter`: open ones first, those still without
+    /// a category (and so a deadline) first among them, then by due time.
+    async fn list_complaints(&self, filter: &ComplaintFilter) -> StoreResult<Page<Complaint>>;
+    /// Internal notes, oldest first.
+    async fn complaint_notes(&self, id: ComplaintId) -> StoreResult<Vec<ComplaintNote>>;
+    /// Responses to the complainant, oldest first.
+    async fn complaint_responses(&self, id: ComplaintId) -> StoreResult<Vec<ComplaintResponse>>;
+    /// Applies one step by staff user `by` in one transaction with its
+    /// audit entry (`complaint.classified`, `.assigned`, `.noted`,
+    /// `.answered`, `.resolved`; never the text of a note, response or
+    /// resolution), if the state the complaint is in allows it; otherwise
+    /// [`StoreError::ComplaintStateMismatch`].
+    async fn complaint_step(
+        &self,
+        id: ComplaintId,
+        step: ComplaintStep,
+        by: UserId,
+    ) -> StoreResult<Complaint>;
+}
+
+/// What an SLA report needs of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaFacts {
+    pub id: RequestId,
+    pub reference: String,
+    pub agency_id: AgencyId,
+    pub name: String,
+    pub kind: RequestKind,
+    pub state: RequestState,
+    pub submitted_at: OffsetDateTime,
+    pub due_at: OffsetDateTime,
+    /// When it went active, if it did.
+    pub active_at: Option<OffsetDateTime>,
+    /// Spans it waited for the PD's revision (the office's clock stopped);
+    /// the end is None while it still waits.
+    pub pauses: Vec<(OffsetDateTime, Option<OffsetDateTime>)>,
 }
 
 /// Names read from the zone, to register as they are.
@@ -788,6 +871,37 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// An action (`request.approved`) or a family (`dns`).
     pub action: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+// --- complaints ---
+
+/// A complaint to file, already validated.
+#[derive(Debug, Clone)]
+pub struct NewComplaint {
+    pub channel: ComplaintChannel,
+    pub complainant_name: String,
+    pub contact: String,
+    pub request_reference: Option<String>,
+    pub description: String,
+    /// The filing PD's agency.
+    pub agency_id: Option<AgencyId>,
+    /// The PD or staff user filing or recording it; None: the public form
+    /// (audited as `anonymous`).
+    pub filed_by: Option<UserId>,
+    /// When the office received it; at most now.
+    pub received_at: OffsetDateTime,
+}
+
+/// Which complaints to list.
+#[derive(Debug, Clone, Default)]
+pub struct ComplaintFilter {
+    /// Only those filed by this agency's PD.
+    pub agency_id: Option<AgencyId>,
+    pub state: Option<ComplaintState>,
+    /// Only open complaints past their due time at this instant.
+    pub overdue_at: Option<OffsetDateTime>,
     pub limit: i64,
     pub offset: i64,
 }

@@ -36,8 +36,10 @@ mod audit;
 mod calendar;
 mod catalogue;
 mod codec;
+mod complaints;
 mod jobs;
 mod outbox;
+mod reports;
 mod requests;
 mod sessions;
 #[cfg(test)]
@@ -357,6 +359,11 @@ impl Store for SqliteStore {
             "purpose": revision.purpose,
             "letter_number": revision.letter_number,
             "letter_date": revision.letter_date.to_string(),
+            // The office's clock stopped while the PD revised: the due
+            // time moves later by that working time.
+            "due_at": to_ms(revision.due_at),
+            "due_uncertain": revision.due_uncertain,
+            "paused_working_ms": u64::try_from(revision.paused.as_millis()).unwrap_or(u64::MAX),
         }));
         audit::append_for_request(&mut tx, id, event, now).await?;
         let request = requests::fetch_written(&mut tx, id).await?;
@@ -699,6 +706,21 @@ impl Store for SqliteStore {
         Ok((closed, request))
     }
 
+    async fn sla_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<crate::store::SlaFacts>> {
+        reports::submitted_between(&self.pool, from, to).await
+    }
+
+    async fn overdue_requests(
+        &self,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<crate::store::SlaFacts>> {
+        reports::overdue(&self.pool, now).await
+    }
+
     async fn calendar_edits(&self) -> StoreResult<Vec<crate::calendar::CalendarEdit>> {
         calendar::edits(&self.pool).await
     }
@@ -778,6 +800,59 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(outcomes)
+    }
+
+    // Complaints: the transactions are composed in `complaints`.
+
+    async fn insert_complaint(
+        &self,
+        new: crate::store::NewComplaint,
+    ) -> StoreResult<crate::model::Complaint> {
+        complaints::insert(self, new).await
+    }
+
+    async fn complaint(
+        &self,
+        id: crate::model::ComplaintId,
+    ) -> StoreResult<Option<crate::model::Complaint>> {
+        complaints::fetch(&self.pool, id).await
+    }
+
+    async fn complaint_by_code(
+        &self,
+        code: &crate::model::TrackingCode,
+    ) -> StoreResult<Option<crate::model::Complaint>> {
+        complaints::by_code(&self.pool, code).await
+    }
+
+    async fn list_complaints(
+        &self,
+        filter: &crate::store::ComplaintFilter,
+    ) -> StoreResult<Page<crate::model::Complaint>> {
+        complaints::list(self, filter).await
+    }
+
+    async fn complaint_notes(
+        &self,
+        id: crate::model::ComplaintId,
+    ) -> StoreResult<Vec<crate::model::ComplaintNote>> {
+        complaints::notes(&self.pool, id).await
+    }
+
+    async fn complaint_responses(
+        &self,
+        id: crate::model::ComplaintId,
+    ) -> StoreResult<Vec<crate::model::ComplaintResponse>> {
+        complaints::responses(&self.pool, id).await
+    }
+
+    async fn complaint_step(
+        &self,
+        id: crate::model::ComplaintId,
+        step: crate::model::ComplaintStep,
+        by: UserId,
+    ) -> StoreResult<crate::model::Complaint> {
+        complaints::step(self, id, step, by).await
     }
 }
 

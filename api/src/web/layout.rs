@@ -184,12 +184,14 @@ fn nav(ctx: &Ctx, t: &'static Text) -> Markup {
                     li { a href="/requests" { (t.nav_my_requests) } }
                     li { a href="/requests/new" { (t.nav_new_request) } }
                     li { a href="/subdomains" { (t.nav_subdomains) } }
+                    li { a href="/complaints" { (t.nav_complaints) } }
                 }
                 @if ctx.is(&[Role::Reviewer, Role::Admin]) {
                     li { a href="/review" { (t.nav_review_queue) } }
                 }
                 @if ctx.is(&staff) {
                     li { a href="/requests" { (t.nav_all_requests) } }
+                    li { a href="/complaints" { (t.nav_complaints) } }
                 }
                 @if ctx.is(&[Role::Netadmin, Role::Admin]) {
                     li { a href="/jobs" { (t.nav_jobs) } }
@@ -198,10 +200,15 @@ fn nav(ctx: &Ctx, t: &'static Text) -> Markup {
                     li { a href="/drift" { (t.nav_drift) } }
                 }
                 @if ctx.is(&[Role::Admin]) {
+                    li { a href="/reports" { (t.nav_reports) } }
                     li { a href="/admin/users" { (t.nav_users) } }
                     li { a href="/admin/agencies" { (t.nav_agencies) } }
                 }
                 li { a href="/check" { (t.nav_check) } }
+                @if ctx.session.is_none() {
+                    li { a href="/complaints/new" { (t.nav_file_complaint) } }
+                    li { a href="/complaints/status" { (t.complaint_status_title) } }
+                }
             }
             @if let Some(s) = &ctx.session {
                 form.logout method="post" action="/logout" {
@@ -241,4 +248,22 @@ pub fn badge(class: &str, text: &str) -> Markup {
 /// Preformatted lines (UPDATE sections, records).
 pub fn lines(lines: &[String]) -> Markup {
     html! { pre { @for l in lines { (l) "\n" } } }
+}
+
+/// Previous / "page n of m" / next links; `link(n)` is page n's URL.
+pub fn pager(
+    t: &Text,
+    page: i64,
+    per_page: i64,
+    total: i64,
+    link: impl Fn(i64) -> String,
+) -> Markup {
+    let last = ((total + per_page - 1) / per_page.max(1)).max(1);
+    html! {
+        nav.pager aria-label=(t.page_of) {
+            @if page > 1 { a href=(link(page - 1)) rel="prev" { (t.previous_page) } }
+            span { (t.page_of) " " (page) " / " (last) }
+            @if page < last { a href=(link(page + 1)) rel="next" { (t.next_page) } }
+        }
+    }
 }

@@ -24,7 +24,7 @@ pub mod pages;
 pub mod ratelimit;
 pub mod session;
 
-use pages::{account, admin, audit, ops, public, requests, review};
+use pages::{account, admin, audit, complaints, ops, public, reports, requests, review};
 
 /// Every page of the web interface.
 pub fn router() -> Router<Arc<App>> {
@@ -58,6 +58,18 @@ pub fn router() -> Router<Arc<App>> {
         .route("/subdomains", get(ops::subdomains))
         .route("/subdomains/{name}", get(ops::subdomain))
         .route("/check", get(public::check))
+        .route(
+            "/complaints",
+            get(complaints::list).post(complaints::create),
+        )
+        .route("/complaints/new", get(complaints::new_page))
+        .route("/complaints/status", get(complaints::status))
+        .route("/complaints/{id}", get(complaints::detail))
+        .route("/complaints/{id}/classify", post(complaints::classify))
+        .route("/complaints/{id}/assign", post(complaints::assign))
+        .route("/complaints/{id}/notes", post(complaints::note))
+        .route("/complaints/{id}/responses", post(complaints::respond))
+        .route("/complaints/{id}/resolve", post(complaints::resolve))
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{id}/disable", post(admin::disable_user))
         .route("/admin/users/{id}/enable", post(admin::enable_user))
@@ -65,6 +77,8 @@ pub fn router() -> Router<Arc<App>> {
             "/admin/agencies",
             get(admin::agencies).post(admin::add_agency),
         )
+        .route("/reports", get(reports::sla))
+        .route("/reports/sla.csv", get(reports::sla_csv))
         .route("/audit", get(audit::audit_log))
         .route("/audit/export", get(audit::export))
         .route("/drift", get(audit::drift_page))

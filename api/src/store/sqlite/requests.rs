@@ -27,7 +27,7 @@ macro_rules! request_columns {
         "id, reference, agency_id, kind, name, records, previous_records, purpose, \
          letter_number, letter_date, letter_sha256, letter_size, confirmation_sha256, \
          confirmation_size, state, state_reason, version, submitted_by, submitted_at, due_at, \
-         approved_digest, serial_after, verify_deadline, updated_at"
+         due_uncertain, approved_digest, serial_after, verify_deadline, updated_at"
     };
 }
 
@@ -63,6 +63,7 @@ struct RequestRow {
     submitted_by: i64,
     submitted_at: i64,
     due_at: i64,
+    due_uncertain: bool,
     approved_digest: Option<String>,
     serial_after: Option<i64>,
     verify_deadline: Option<i64>,
@@ -98,6 +99,7 @@ impl TryFrom<RequestRow> for SubdomainRequest {
             submitted_by: UserId(row.submitted_by),
             submitted_at: from_ms("requests.submitted_at", row.submitted_at)?,
             due_at: from_ms("requests.due_at", row.due_at)?,
+            due_uncertain: row.due_uncertain,
             approved_digest: row.approved_digest,
             serial_after: parse_serial("requests.serial_after", row.serial_after)?,
             verify_deadline: from_ms_opt("requests.verify_deadline", row.verify_deadline)?,
@@ -214,8 +216,9 @@ pub(super) async fn insert(
     let submitted_at = to_ms(new.submitted_at);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO requests (reference, agency_id, kind, name, records, previous_records, purpose,
-             letter_number, letter_date, state, version, submitted_by, submitted_at, due_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+             letter_number, letter_date, state, version, submitted_by, submitted_at, due_at,
+             due_uncertain, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
          RETURNING id",
     )
     .bind(&reference)
@@ -231,6 +234,7 @@ pub(super) async fn insert(
     .bind(new.submitted_by.0)
     .bind(submitted_at)
     .bind(to_ms(new.due_at))
+    .bind(new.due_uncertain)
     .bind(submitted_at)
     .fetch_one(&mut *conn)
     .await
@@ -413,9 +417,13 @@ pub(super) async fn record_confirmation(
     Ok(())
 }
 
-/// Replaces a request's content and sends it back to `submitted`. The
-/// attached letter file, if any, stays: the agency replaces it with
-/// `attach_letter` when it changes.
+/// Replaces a request's content, moves its due time by the pause, and
+/// sends it back to `submitted`. The attached letter file, if any, stays:
+/// the agency replaces it with `attach_letter` when it changes.
+///
+/// The transition is dated `revision.resubmitted_at`, the instant the
+/// pause was measured to, so that the timeline and the moved due time
+/// agree; `updated_at` is the time of the write, as for every change.
 pub(super) async fn revise(
     conn: &mut SqliteConnection,
     id: RequestId,
@@ -424,10 +432,13 @@ pub(super) async fn revise(
     now_ms: i64,
 ) -> StoreResult<()> {
     let (from, to) = (RequestState::RevisionRequested, RequestState::Submitted);
+    // 2^63 ms is 292 million years: saturating never changes a real pause.
+    let paused_ms = i64::try_from(revision.paused.as_millis()).unwrap_or(i64::MAX);
     let changed = sqlx::query(
         "UPDATE requests SET records = ?1, previous_records = ?2, purpose = ?3, letter_number = ?4,
-             letter_date = ?5, state = ?6, state_reason = NULL, version = version + 1, updated_at = ?7
-         WHERE id = ?8 AND state = ?9",
+             letter_date = ?5, state = ?6, state_reason = NULL, version = version + 1, updated_at = ?7,
+             due_at = ?8, due_uncertain = ?9, paused_working_ms = paused_working_ms + ?10
+         WHERE id = ?11 AND state = ?12",
     )
     .bind(Json(&revision.records))
     .bind(Json(&revision.previous_records))
@@ -436,6 +447,9 @@ pub(super) async fn revise(
     .bind(date_text(revision.letter_date))
     .bind(to.as_str())
     .bind(now_ms)
+    .bind(to_ms(revision.due_at))
+    .bind(revision.due_uncertain)
+    .bind(paused_ms)
     .bind(id.0)
     .bind(from.as_str())
     .execute(&mut *conn)
@@ -445,7 +459,8 @@ pub(super) async fn revise(
     if changed == 0 {
         return Err(explain_miss(conn, id, from, None).await);
     }
-    insert_transition(conn, id, Some(from), to, actor, None, now_ms).await
+    let at_ms = to_ms(revision.resubmitted_at);
+    insert_transition(conn, id, Some(from), to, actor, None, at_ms).await
 }
 
 /// A page of requests, newest first, with the total under the same

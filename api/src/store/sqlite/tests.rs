@@ -103,6 +103,7 @@ impl Fixture {
             submitted_by: self.pd,
             submitted_at: datetime!(2026-03-02 09:15:00.250 UTC),
             due_at: datetime!(2026-03-05 09:15:00.250 UTC),
+            due_uncertain: false,
             reference_year: 2026,
         }
     }
@@ -214,6 +215,7 @@ async fn inserted_request_reads_back_every_field() {
         submitted_by: f.pd,
         submitted_at: new.submitted_at,
         due_at: new.due_at,
+        due_uncertain: new.due_uncertain,
         approved_digest: None,
         serial_after: None,
         verify_deadline: None,
@@ -795,6 +797,10 @@ async fn letters_and_revisions_follow_the_state() {
         purpose: "Portal PPDB 2026".to_owned(),
         letter_number: "800/124/DISDIK".to_owned(),
         letter_date: date!(2026 - 03 - 03),
+        resubmitted_at: datetime!(2026-03-03 10:00 UTC),
+        paused: std::time::Duration::from_secs(3600),
+        due_at: datetime!(2026-03-05 10:15:00.250 UTC),
+        due_uncertain: true,
     };
     let err = f
         .store
@@ -830,13 +836,17 @@ async fn letters_and_revisions_follow_the_state() {
         (revision.letter_number, revision.letter_date)
     );
     assert_eq!((revised.letter, revised.version), (Some(letter.clone()), 4));
+    // The due time moved by the pause, in the resubmission's transaction,
+    // and the resubmission is dated when the pause was measured to.
     assert_eq!(
-        f.store
-            .transitions(request.id)
-            .await
-            .expect("history")
-            .len(),
-        3
+        (revised.due_at, revised.due_uncertain),
+        (revision.due_at, true)
+    );
+    let history = f.store.transitions(request.id).await.expect("history");
+    assert_eq!(history.len(), 3);
+    assert_eq!(
+        history.last().map(|t| (t.to, t.at)),
+        Some((RequestState::Submitted, revision.resubmitted_at))
     );
 
     f.force_state(request.id, RequestState::Approved).await;

@@ -79,12 +79,7 @@ pub async fn audit_log(
                     }
                 } }
             } }
-            @let last = ((p.total + PER_PAGE - 1) / PER_PAGE).max(1);
-            nav.pager aria-label=(t.page_of) {
-                @if page_no > 1 { a href={"/audit?page=" (page_no - 1) (query)} rel="prev" { (t.previous_page) } }
-                span { (t.page_of) " " (page_no) " / " (last) " (" (p.total) ")" }
-                @if page_no < last { a href={"/audit?page=" (page_no + 1) (query)} rel="next" { (t.next_page) } }
-            }
+            (layout::pager(t, page_no, PER_PAGE, p.total, |n| format!("/audit?page={n}{query}")))
         }
     };
     Ok(layout::page(&ctx, t.audit_title, None, body).into_response())

@@ -3,7 +3,9 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod complaints;
 pub mod ops;
 pub mod public;
+pub mod reports;
 pub mod requests;
 pub mod review;

@@ -80,7 +80,10 @@ pub async fn list(
             p { (t.no_requests) }
         } @else {
             (request_table(lang, &list.page.items, |r| list.agencies.get(&r.agency_id).map(|a| a.code.clone()), staff, now))
-            (pager(lang, "/requests", state.as_deref(), list.page_number, list.per_page, list.page.total))
+            (layout::pager(t, list.page_number, list.per_page, list.page.total, |n| match state.as_deref() {
+                Some(s) => format!("/requests?state={}&page={n}", url_encode(s)),
+                None => format!("/requests?page={n}"),
+            }))
         }
     };
     let notice = p.msg.as_deref().and_then(Notice::parse);
@@ -120,12 +123,22 @@ pub fn request_table(
                             td data-label=(t.state) { (state_badge(lang, r.state)) }
                             td data-label=(t.progress) { (progress(lang, r.state)) }
                             td data-label=(t.submitted_at) { (lang.datetime(r.submitted_at)) }
-                            td data-label=(t.due) { (lang.datetime(r.due_at)) " " (sla_badge(lang, sla)) }
+                            // Tables with the agency column are staff's.
+                            td data-label=(t.due) { (lang.datetime(r.due_at)) " " (sla_badge(lang, sla)) (uncertain_due_badge(lang, r, show_agency)) }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// A warning after the due time of `r` when it relies on a year with no
+/// loaded holiday calendar, for `staff` only: they can load the year; a PD
+/// can do nothing about it.
+fn uncertain_due_badge(lang: Lang, r: &SubdomainRequest, staff: bool) -> Markup {
+    html! {
+        @if staff && r.due_uncertain { " " (badge("bad", lang.t().due_uncertain)) }
     }
 }
 
@@ -164,29 +177,6 @@ fn progress(lang: Lang, s: RequestState) -> Markup {
         RequestState::Active => 4,
     };
     html! { progress max="4" value=(step) aria-label=(lang.t().progress) { (step) "/4" } }
-}
-
-fn pager(
-    lang: Lang,
-    base: &str,
-    state: Option<&str>,
-    page: i64,
-    per_page: i64,
-    total: i64,
-) -> Markup {
-    let t = lang.t();
-    let last = ((total + per_page - 1) / per_page).max(1);
-    let link = |n: i64| match state {
-        Some(s) => format!("{base}?state={}&page={n}", url_encode(s)),
-        None => format!("{base}?page={n}"),
-    };
-    html! {
-        nav.pager aria-label=(t.page_of) {
-            @if page > 1 { a href=(link(page - 1)) rel="prev" { (t.previous_page) } }
-            span { (t.page_of) " " (page) " / " (last) }
-            @if page < last { a href=(link(page + 1)) rel="next" { (t.next_page) } }
-        }
-    }
 }
 
 /// Query of the new-request page: a change or removal starts from a
@@ -473,7 +463,7 @@ pub async fn detail(
             dt { (t.agency) } dd { (detail.agency.name) " (" (detail.agency.code) ")" }
             dt { (t.kind) } dd { (lang.kind(r.kind)) }
             dt { (t.state) } dd #request-state { (state_badge(lang, r.state)) }
-            dt { (t.due) } dd { (lang.datetime(r.due_at)) " " (sla_badge(lang, sla)) }
+            dt { (t.due) } dd { (lang.datetime(r.due_at)) " " (sla_badge(lang, sla)) (uncertain_due_badge(lang, r, user.role.is_staff())) }
             dt { (t.purpose) } dd { (r.purpose) }
             dt { (t.letter_number) } dd { (r.letter_number) " · " (lang.date(r.letter_date)) }
             dt { (t.records) } dd { (layout::lines(&r.records.iter().map(views::record_line).collect::<Vec<_>>())) }
