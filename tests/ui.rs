@@ -191,13 +191,18 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
     citizen.fill("#name", "Siti Rahma").await;
     citizen.fill("#contact", "0812-5555-0101").await;
     citizen
-        .fill("#description", "Situs sekolah tidak bisa dibuka sejak kemarin.")
+        .fill(
+            "#description",
+            "Situs sekolah tidak bisa dibuka sejak kemarin.",
+        )
         .await;
     shot(&citizen, "complaint-phone").await;
     citizen.click("#submit-complaint").await;
     let code = citizen.text("#tracking-code").await;
     assert!(code.starts_with("ADU-"), "{code}");
-    citizen.goto(&format!("/complaints/status?code={code}")).await;
+    citizen
+        .goto(&format!("/complaints/status?code={code}"))
+        .await;
     citizen.wait_for_text("#complaint-state", "Diterima").await;
     shot(&citizen, "complaint-status-phone").await;
     citizen.quit().await;
