@@ -24,12 +24,14 @@ pub mod pages;
 pub mod ratelimit;
 pub mod session;
 
-use pages::{account, admin, audit, complaints, ops, public, reports, requests, review};
+use pages::{
+    account, admin, audit, complaints, ops, public, reports, request_form, requests, review,
+};
 
 /// Every page of the web interface.
 pub fn router() -> Router<Arc<App>> {
     let uploads = Router::new()
-        .route("/requests", post(requests::create))
+        .route("/requests", post(request_form::create))
         .route("/requests/{id}/letter", post(requests::upload_letter))
         // The letter plus the form's text fields.
         .layer(DefaultBodyLimit::max(MAX_LETTER_BYTES + 256 * 1024));
@@ -41,18 +43,18 @@ pub fn router() -> Router<Arc<App>> {
         .route(assets::CSS_PATH, get(assets::css))
         .route(assets::JS_PATH, get(assets::js))
         .route("/requests", get(requests::list))
-        .route("/requests/new", get(requests::new_page))
+        .route("/requests/new", get(request_form::new_page))
         .route("/requests/{id}", get(requests::detail))
         .route("/requests/{id}/live", get(requests::live))
         .route("/requests/{id}/letter", get(requests::letter))
         .route("/requests/{id}/confirmation", get(requests::confirmation))
         .route(
             "/requests/{id}/revise",
-            get(requests::revise_page).post(requests::revise),
+            get(request_form::revise_page).post(request_form::revise),
         )
         .route("/requests/{id}/decide", post(review::decide))
         .route("/requests/{id}/retry", post(review::retry))
-        .route("/names/availability", get(requests::availability))
+        .route("/names/availability", get(request_form::availability))
         .route("/review", get(review::queue))
         .route("/jobs", get(ops::jobs))
         .route("/subdomains", get(ops::subdomains))

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::requests::field_error;
+use super::request_form::field_error;
 use crate::app::App;
 use crate::audit::AuditActor;
 use crate::error::ServiceError;

@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::requests::{field_error, sla_badge};
+use super::request_form::field_error;
+use super::requests::sla_badge;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::model::{

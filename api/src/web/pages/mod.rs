@@ -7,5 +7,6 @@ pub mod complaints;
 pub mod ops;
 pub mod public;
 pub mod reports;
+pub mod request_form;
 pub mod requests;
 pub mod review;
