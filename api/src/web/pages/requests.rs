@@ -276,7 +276,9 @@ fn letter_section(ctx: &Ctx, r: &SubdomainRequest) -> Markup {
                 div.actions { button.secondary type="submit" { (t.upload_letter) } }
             }
         }
-        @if r.state == RequestState::Active {
+        // Offered once it exists: a letter that could not be rendered is
+        // never linked to a "not found".
+        @if r.state == RequestState::Active && r.confirmation.is_some() {
             h2 { (t.confirmation_letter) }
             p { a.button #confirmation-link href={"/requests/" (r.id) "/confirmation"} { (t.download_confirmation) } }
         }
