@@ -145,14 +145,21 @@ impl SessionUser {
     /// Whether a form's CSRF token is this session's, compared in
     /// constant time (the comparison must not tell how much was right).
     pub fn csrf_matches(&self, presented: &str) -> bool {
-        let (expected, presented) = (self.csrf_token.as_bytes(), presented.as_bytes());
-        expected.len() == presented.len()
-            && expected
-                .iter()
-                .zip(presented)
-                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-                == 0
+        same_token(&self.csrf_token, presented)
     }
+}
+
+/// Compares two tokens in time that does not depend on where they
+/// differ; an empty token matches nothing.
+pub fn same_token(expected: &str, presented: &str) -> bool {
+    let (expected, presented) = (expected.as_bytes(), presented.as_bytes());
+    !expected.is_empty()
+        && expected.len() == presented.len()
+        && expected
+            .iter()
+            .zip(presented)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 impl fmt::Debug for SessionUser {
@@ -498,8 +505,9 @@ pub async fn set_password(
     Ok(store.set_password(user_id, &hash, actor).await?)
 }
 
-/// A fresh random token: 32 bytes, URL-safe base64 without padding.
-fn random_token() -> String {
+/// A fresh random token: 32 bytes, URL-safe base64 without padding
+/// (sessions, CSRF tokens, API tokens after their prefix).
+pub fn random_token() -> String {
     let mut bytes = [0u8; TOKEN_BYTES];
     rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)

@@ -1,9 +1,6 @@
 //! Bootstrap and administration: agencies, users, API tokens, and turning
 //! a presented token back into its user.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditAction, AuditActor, AuditEvent};
@@ -116,9 +113,7 @@ pub async fn create_token(
         .user_by_username(&username.trim().to_ascii_lowercase())
         .await?
         .ok_or_else(|| ServiceError::invalid("username", "no such user"))?;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!("{TOKEN_PREFIX}{}", super::accounts::random_token());
     store.create_token(user.id, &token_hash(&token), by).await?;
     Ok(token)
 }

@@ -164,7 +164,7 @@ pub async fn sla_month(
         None => ReportMonth::of(now),
     };
     let calendar = super::calendar::current(app.store.as_ref(), &app.calendar).await?;
-    let working = |from, to| calendar.working_time(from, to);
+    let working = |from, to, pauses: &[Span]| calendar.working_time_excluding(from, to, pauses);
     let first = (0..11).fold(month, |m, _| m.previous());
     let facts = app
         .store
@@ -191,14 +191,20 @@ pub async fn sla_month(
     Ok(report)
 }
 
-/// The report from its facts; `working` gives the office's working time
-/// between two instants.
+/// A span of time: a revision pause.
+type Span = (OffsetDateTime, OffsetDateTime);
+
+/// The office's working time between two instants outside some pauses
+/// (`WorkCalendar::working_time_excluding`).
+type WorkingTime<'a> = &'a dyn Fn(OffsetDateTime, OffsetDateTime, &[Span]) -> Duration;
+
+/// The report from its facts.
 pub fn summarize(
     month: ReportMonth,
     facts: &[SlaFacts],
     agencies: BTreeMap<AgencyId, Agency>,
     overdue: Vec<SlaFacts>,
-    working: &dyn Fn(OffsetDateTime, OffsetDateTime) -> Duration,
+    working: WorkingTime<'_>,
 ) -> SlaReport {
     let first = (0..11).fold(month, |m, _| m.previous());
     let mut trend: Vec<TrendPoint> = std::iter::successors(Some(first), |m| Some(m.next()))
@@ -251,10 +257,7 @@ pub fn summarize(
     }
 }
 
-fn figures(
-    facts: &[&SlaFacts],
-    working: &dyn Fn(OffsetDateTime, OffsetDateTime) -> Duration,
-) -> SlaFigures {
+fn figures(facts: &[&SlaFacts], working: WorkingTime<'_>) -> SlaFigures {
     let mut work = Vec::new();
     let mut elapsed = Vec::new();
     let mut f = SlaFigures {
@@ -270,12 +273,13 @@ fn figures(
         if active <= r.due_at {
             f.within_standard += 1;
         }
-        let paused: Duration = r
+        // A pause still open ends, for this count, at activation.
+        let pauses: Vec<Span> = r
             .pauses
             .iter()
-            .map(|(start, end)| working(*start, end.unwrap_or(active).min(active)))
-            .sum();
-        work.push(working(r.submitted_at, active).saturating_sub(paused));
+            .map(|(start, end)| (*start, end.unwrap_or(active)))
+            .collect();
+        work.push(working(r.submitted_at, active, &pauses));
         elapsed.push(Duration::try_from(active - r.submitted_at).unwrap_or_default());
     }
     work.sort();
@@ -378,9 +382,18 @@ mod tests {
         }
     }
 
-    /// Working time as plain elapsed time: enough to check the figures.
-    fn elapsed(a: OffsetDateTime, b: OffsetDateTime) -> Duration {
-        Duration::try_from(b - a).unwrap_or_default()
+    /// Every instant a working one: the office's calendar is tested on
+    /// its own, the figures here.
+    fn elapsed(a: OffsetDateTime, b: OffsetDateTime, pauses: &[Span]) -> Duration {
+        crate::calendar::WorkCalendar::empty()
+            .with_hours(
+                crate::calendar::WorkingHours::new(
+                    time::macros::time!(00:00),
+                    time::macros::time!(23:59),
+                )
+                .expect("hours"),
+            )
+            .working_time_excluding(a, b, pauses)
     }
 
     #[test]

@@ -15,15 +15,13 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 
 use super::error::WebError;
 use super::i18n::Lang;
 use crate::app::App;
 use crate::model::{Role, User};
 use crate::service::accounts::{self, SessionUser};
+pub use crate::service::accounts::{random_token, same_token};
 
 /// The language cookie.
 pub const LANG_COOKIE: &str = "dnsdesk_lang";
@@ -67,20 +65,21 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// A fresh random token (CSRF, pre-login).
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Compares two tokens in time independent of where they differ.
-pub fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// Refuses a form of a visitor not signed in (sign-in, the public
+/// complaint form) unless it echoes the pre-session token of
+/// `cookie_name`: a page of another site cannot read the cookie to echo
+/// it (double submit).
+pub fn check_pre_session_csrf(
+    headers: &HeaderMap,
+    cookie_name: &str,
+    presented: &str,
+    lang: Lang,
+) -> Result<(), WebError> {
+    if same_token(cookie(headers, cookie_name).unwrap_or(""), presented) {
+        Ok(())
+    } else {
+        Err(WebError::csrf(lang))
+    }
 }
 
 /// The context of every page: language, signed-in user (if any), where
@@ -129,7 +128,7 @@ impl Ctx {
     /// Refuses a form whose CSRF field is not this session's token.
     pub fn check_csrf(&self, presented: &str) -> Result<(), WebError> {
         match &self.session {
-            Some(s) if !presented.is_empty() && same_token(&s.csrf_token, presented) => Ok(()),
+            Some(s) if s.csrf_matches(presented) => Ok(()),
             Some(_) => Err(WebError::csrf(self.lang)),
             None => Err(WebError::login(&self.path, self.stale_session)),
         }
@@ -209,5 +208,6 @@ mod tests {
         assert!(!same_token(&t, &random_token()));
         assert!(!same_token(&t, &t[1..]));
         assert!(!same_token("", "x"));
+        assert!(!same_token("", ""));
     }
 }

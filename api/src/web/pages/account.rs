@@ -18,9 +18,7 @@ use crate::web::error::WebError;
 use crate::web::form::{safe_next, url_encode};
 use crate::web::i18n::Lang;
 use crate::web::layout::{self, Notice};
-use crate::web::session::{
-    self, CSRF_FIELD, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, cookie, random_token, same_token,
-};
+use crate::web::session::{self, CSRF_FIELD, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE, random_token};
 
 /// `GET /`: each role's own start page.
 pub async fn home(ctx: Ctx) -> Response {
@@ -117,11 +115,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let t = ctx.lang.t();
-    // Double submit: a cross-site page cannot read our cookie to echo it.
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !same_token(expected, &form.csrf) {
-        return Err(WebError::csrf(ctx.lang));
-    }
+    session::check_pre_session_csrf(&headers, LOGIN_CSRF_COOKIE, &form.csrf, ctx.lang)?;
     let client = ctx.client.to_string();
     match accounts::login(
         app.store.as_ref(),

@@ -28,7 +28,7 @@ use crate::web::error::WebError;
 use crate::web::form::url_encode;
 use crate::web::i18n::{Lang, Text};
 use crate::web::layout::{self, badge, field_errors};
-use crate::web::session::{self, CSRF_FIELD, Ctx, cookie, random_token, same_token};
+use crate::web::session::{self, CSRF_FIELD, Ctx, random_token};
 
 mod list;
 mod staff;
@@ -248,10 +248,7 @@ pub async fn create(
     if user.is_some() {
         ctx.check_csrf(&form.csrf)?;
     } else {
-        let expected = cookie(&headers, COMPLAINT_CSRF_COOKIE).unwrap_or("");
-        if expected.is_empty() || !same_token(expected, &form.csrf) {
-            return Err(WebError::csrf(lang));
-        }
+        session::check_pre_session_csrf(&headers, COMPLAINT_CSRF_COOKIE, &form.csrf, lang)?;
     }
     let staff = user.is_some_and(|u| u.role.is_staff());
     let input = ComplaintInput {
