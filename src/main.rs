@@ -655,7 +655,11 @@ async fn serve(config: &Config) -> Result<(), String> {
         .map(|a| format!(" dns={a}"))
         .unwrap_or_default();
     // One machine-readable line on stdout: tests and scripts wait for it.
-    println!("dnsdesk ready http=http://{}{dns}", running.http_addr);
+    println!(
+        "dnsdesk ready http=http://{}{dns} instance={}",
+        running.http_addr,
+        api::instance::id()
+    );
     tracing::info!(http = %running.http_addr, "dnsdesk is ready; GET /healthz");
     eprintln!("dnsdesk: open http://{}/ in a browser", running.http_addr);
     // A fresh install has nobody to sign in as: say how to make the first

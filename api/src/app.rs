@@ -11,7 +11,7 @@ use provisioner::name::NamePolicy;
 use provisioner::record::RecordPolicy;
 use provisioner::tsig::TsigKey;
 use time::OffsetDateTime;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::calendar::WorkCalendar;
 use crate::letters::LetterStore;
@@ -123,6 +123,9 @@ pub struct App {
     pub jobs_queued: Notify,
     /// Wakes the mail sender (a mail was queued).
     pub mail_queued: Notify,
+    /// Whether this instance runs the periodic work now
+    /// ([`crate::periodic`]).
+    pub leading: watch::Receiver<bool>,
 }
 
 impl App {

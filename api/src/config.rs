@@ -41,14 +41,65 @@ fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Which database the store lives in.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// One file, for one instance.
+    Sqlite(PathBuf),
+    /// A `postgres://` URL, which may carry a password: `Debug` and
+    /// [`Database::describe`] show the server and database only.
+    Postgres(String),
+}
+
+impl Database {
+    /// Where the data is, for logs and the start-up audit entry: the file,
+    /// or `postgres://host:port/database` without user or password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                let host = host.split_once('?').map_or(host, |(h, _)| h);
+                format!("postgres://{host}")
+            }
+        }
+    }
+}
+
+/// `database_url` as configured. It may carry a password, so `Debug`
+/// shows it as [`Database::describe`] does.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = if self.0.starts_with("postgres") {
+            Database::Postgres(self.0.clone())
+        } else {
+            Database::Sqlite(PathBuf::from(&self.0))
+        };
+        f.write_str(&database.describe())
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Where the database, keys, letters and outbox live.
     pub data_dir: PathBuf,
-    /// `sqlite://PATH`; defaults to `sqlite://<data_dir>/dnsdesk.db`.
-    pub database_url: Option<String>,
+    /// `sqlite://PATH` (the default is `<data_dir>/dnsdesk.db`) or
+    /// `postgres://USER@HOST:PORT/DATABASE` for several instances on one
+    /// database.
+    pub database_url: Option<DatabaseUrl>,
     pub http: HttpConfig,
     pub zone: ZoneConfig,
     pub embedded_dns: EmbeddedDnsConfig,
@@ -414,7 +465,7 @@ impl Config {
             self.data_dir = PathBuf::from(dir);
         }
         if let Some(url) = env("DNSDESK_DATABASE_URL") {
-            self.database_url = Some(url);
+            self.database_url = Some(DatabaseUrl(url));
         }
         if let Some(addr) = env("DNSDESK_HTTP_LISTEN") {
             self.http.listen = parse_addr("DNSDESK_HTTP_LISTEN", &addr)?;
@@ -490,12 +541,14 @@ impl Config {
                 "must lie within zone.min_ttl..=zone.max_ttl",
             ));
         }
-        if let Some(url) = &self.database_url
+        if let Some(DatabaseUrl(url)) = &self.database_url
             && !url.starts_with("sqlite:")
+            && !url.starts_with("postgres://")
+            && !url.starts_with("postgresql://")
         {
             return Err(invalid(
                 "database_url",
-                "only sqlite:// URLs are supported in this version",
+                "must start with sqlite:// or postgres://",
             ));
         }
         if self.provisioning.dns_timeout_secs == 0 || self.provisioning.lease_secs == 0 {
@@ -572,14 +625,17 @@ impl Config {
             .map_err(|e| invalid("zone.name", e.to_string()))
     }
 
-    /// The SQLite database file.
-    pub fn database_path(&self) -> PathBuf {
-        match &self.database_url {
-            Some(url) => PathBuf::from(
+    /// The database: a SQLite file, or a PostgreSQL server's URL.
+    pub fn database(&self) -> Database {
+        match self.database_url.as_ref().map(|u| u.0.as_str()) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url.to_owned())
+            }
+            Some(url) => Database::Sqlite(PathBuf::from(
                 url.trim_start_matches("sqlite://")
                     .trim_start_matches("sqlite:"),
-            ),
-            None => self.data_dir.join("dnsdesk.db"),
+            )),
+            None => Database::Sqlite(self.data_dir.join("dnsdesk.db")),
         }
     }
 
@@ -725,7 +781,10 @@ mod tests {
         assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.primary().to_string(), "127.0.0.1:5353");
         assert_eq!(c.authoritative(), vec![c.primary()]);
-        assert_eq!(c.database_path(), PathBuf::from("data/dnsdesk.db"));
+        assert_eq!(
+            c.database(),
+            Database::Sqlite(PathBuf::from("data/dnsdesk.db"))
+        );
         assert_eq!(c.tsig_key_path(), PathBuf::from("data/dnsdesk.key"));
     }
 

@@ -17,9 +17,14 @@ use crate::model::OutgoingMail;
 const POLL: Duration = Duration::from_secs(30);
 
 /// Sends pending mail until `shutdown` turns true.
+///
+/// Only the instance that runs the periodic work sends
+/// ([`crate::periodic`]): two instances reading the same outbox would send
+/// each mail twice.
 pub async fn run(app: Arc<App>, mailer: Mailer, mut shutdown: watch::Receiver<bool>) {
+    let mut leading = app.leading.clone();
     loop {
-        if *shutdown.borrow() {
+        if !crate::periodic::until_leading(&mut leading, &mut shutdown).await {
             break;
         }
         deliver_pending(&app, &mailer).await;

@@ -15,9 +15,10 @@ use tokio::task::JoinHandle;
 use crate::app::{App, Timing, ZoneTarget};
 use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::calendar::WorkCalendar;
-use crate::config::{Config, ConfigError, KeySource};
+use crate::config::{Config, ConfigError, Database, KeySource};
 use crate::letters::LetterStore;
 use crate::mailer::Mailer;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 
@@ -57,11 +58,15 @@ pub enum StartError {
 /// Opens the configured store (creating its directory) and applies
 /// migrations.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
-    let path = config.database_path();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_dir(dir)?;
+    match config.database() {
+        Database::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_dir(dir)?;
+            }
+            Ok(Arc::new(SqliteStore::open(&path).await?))
+        }
+        Database::Postgres(url) => Ok(Arc::new(PgStore::open_url(&url).await?)),
     }
-    Ok(Arc::new(SqliteStore::open(&path).await?))
 }
 
 /// Creates a directory (and its parents) readable by the service's user
@@ -181,6 +186,13 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         addr: config.http.listen,
         source,
     })?;
+    let (shutdown, watcher) = watch::channel(false);
+    let (leading, leading_rx) = watch::channel(false);
+    let lead_task = tokio::spawn(crate::periodic::run(
+        store.clone(),
+        leading,
+        watcher.clone(),
+    ));
     let app = Arc::new(App {
         store,
         target,
@@ -210,13 +222,14 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         complaint_filings: crate::service::complaints::filing_limiter(),
         jobs_queued: Notify::new(),
         mail_queued: Notify::new(),
+        leading: leading_rx,
     });
     record_start(&app, config).await?;
     let mailer = Mailer::from_settings(&config.mail, config.outbox_dir())
         .map_err(|e| StartError::Mail(e.to_string()))?;
 
-    let (shutdown, watcher) = watch::channel(false);
     let mut tasks = vec![
+        lead_task,
         tokio::spawn(crate::worker::run(app.clone(), watcher.clone())),
         tokio::spawn(crate::outbox::run(app.clone(), mailer, watcher.clone())),
         tokio::spawn(drift_checks(
@@ -318,10 +331,14 @@ async fn drift_checks(
     interval: std::time::Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut leading = app.leading.clone();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => return,
+        }
+        if !crate::periodic::until_leading(&mut leading, &mut shutdown).await {
+            return;
         }
         match crate::service::drift::run(app.store.as_ref(), &app.target, app.timing.dns_timeout)
             .await
@@ -347,11 +364,13 @@ async fn record_start(app: &App, config: &Config) -> Result<(), StartError> {
     let addrs = |list: &[SocketAddr]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
     let detail = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
+        "instance": crate::instance::id(),
         "zone": provisioner::name::display_name(&t.zone),
         "primary": t.primary.to_string(),
         "authoritative": addrs(&t.authoritative),
         "notify": addrs(&t.notify),
         "embedded_dns": config.embedded_dns.enabled,
+        "database": config.database().describe(),
         "update_key": format!("{} ({})", provisioner::name::display_name(&t.key.name), t.key.algorithm),
         "transfer_key": format!("{} ({})", provisioner::name::display_name(&t.transfer_key.name), t.transfer_key.algorithm),
         "check_delegations": t.check_delegations,
@@ -381,10 +400,14 @@ async fn checkpoints(
             .unwrap_or(std::time::Duration::ZERO),
         None => std::time::Duration::ZERO,
     };
+    let mut leading = app.leading.clone();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
+        }
+        if !crate::periodic::until_leading(&mut leading, &mut shutdown).await {
+            return;
         }
         match crate::service::audit::checkpoint(
             app.store.as_ref(),

@@ -1,10 +1,12 @@
 //! The HTTP API: JSON under `/api/v1`, bearer-token authentication, an
-//! OpenAPI document generated from the handlers, and `/healthz`.
+//! OpenAPI document generated from the handlers, `/healthz` (the process
+//! answers) and `/readyz` (it can reach its database: what a load
+//! balancer in front of several instances asks).
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use tower_http::trace::TraceLayer;
@@ -69,6 +71,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(256 * 1024));
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
+        .route("/readyz", get(ready))
         .nest("/api/v1", api)
         .merge(crate::web::router())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -80,4 +83,16 @@ pub fn router(app: Arc<App>) -> Router {
             tracing::info_span!("http", method = %req.method(), route = %route)
         }))
         .with_state(app)
+}
+
+/// Readiness: 200 when the database answers, 503 (and the error logged,
+/// not shown) when it does not, so a proxy sends requests elsewhere.
+async fn ready(State(app): State<Arc<App>>) -> (StatusCode, &'static str) {
+    match app.store.audit_head().await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
 }

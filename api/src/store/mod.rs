@@ -24,6 +24,9 @@ use crate::model::{
     ComplaintStep, TrackingCode,
 };
 
+mod codec;
+mod compose;
+pub mod postgres;
 pub mod sqlite;
 
 /// Result of a store call.
@@ -795,6 +798,49 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         step: ComplaintStep,
         by: UserId,
     ) -> StoreResult<Complaint>;
+
+    // --- several instances ---
+
+    /// Takes the right to run the periodic work (drift checks, audit
+    /// checkpoints, mail delivery) if no other instance sharing the
+    /// database holds it; `None` when one does. The right lasts as long as
+    /// the lease (and, on PostgreSQL, its connection): see
+    /// [`PeriodicLease::still_held`].
+    async fn periodic_lease(&self) -> StoreResult<Option<PeriodicLease>>;
+}
+
+/// The right to run periodic work, held while this lives.
+///
+/// On PostgreSQL it is a session advisory lock on a connection of its
+/// own, released when the connection closes (the lease is dropped, or the
+/// process dies); on SQLite, where one process owns the file, it is
+/// always held.
+#[derive(Debug)]
+pub struct PeriodicLease {
+    connection: Option<sqlx::PgConnection>,
+}
+
+impl PeriodicLease {
+    /// A lease nothing else competes for (SQLite).
+    pub(crate) fn sole() -> Self {
+        Self { connection: None }
+    }
+
+    /// A lease held by an advisory lock on `connection`.
+    pub(crate) fn on_connection(connection: sqlx::PgConnection) -> Self {
+        Self {
+            connection: Some(connection),
+        }
+    }
+
+    /// Whether the lease is still held: its connection still answers (a
+    /// lost connection lost its lock, and another instance may hold it).
+    pub async fn still_held(&mut self) -> bool {
+        match &mut self.connection {
+            None => true,
+            Some(connection) => sqlx::query("SELECT 1").execute(connection).await.is_ok(),
+        }
+    }
 }
 
 /// What an SLA report needs of one request.

@@ -2,8 +2,8 @@
 
 use sqlx::{SqliteExecutor, SqlitePool};
 
-use super::codec::{db_error, now_ms, parse_text};
 use crate::model::{Agency, AgencyId, User, UserId};
+use crate::store::codec::{db_error, now_ms, parse_text};
 use crate::store::{NewAgency, NewUser, StoreResult};
 
 /// A row of `agencies`.

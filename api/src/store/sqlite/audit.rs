@@ -4,8 +4,8 @@
 use serde_json::Value;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::codec::{from_ms, like_escape, parse_json};
 use crate::audit::{AuditActor, AuditEntry, AuditEvent, GENESIS, chain_hash};
+use crate::store::codec::{from_ms, like_escape, parse_json};
 use crate::store::{AuditFilter, Page, StoreResult};
 
 /// A row of `audit_log`.

@@ -4,10 +4,10 @@ use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::audit;
-use super::codec::{corrupt, date_text, parse_date};
 use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::calendar::{CalendarEdit, Holiday};
 use crate::store::StoreResult;
+use crate::store::codec::{corrupt, date_text, parse_date};
 
 /// Stores `edit` after the others and audits it.
 pub(super) async fn record(

@@ -4,8 +4,8 @@
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::codec::{from_ms, open_states, parse_json};
 use crate::model::{AgencyId, RequestId, RequestKind, Subdomain, SubdomainRequest};
+use crate::store::codec::{from_ms, open_states, parse_json};
 use crate::store::{ImportedName, NameClaim, Page, StoreError, StoreResult};
 
 /// A row of `subdomains`.

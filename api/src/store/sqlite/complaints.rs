@@ -9,13 +9,13 @@
 use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::codec::{corrupt, from_ms, from_ms_opt, now_ms, parse_text, to_ms};
 use super::{SqliteStore, accounts, audit};
 use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::model::{
     AgencyId, Complaint, ComplaintId, ComplaintNote, ComplaintResponse, ComplaintState,
     ComplaintStep, TrackingCode, UserId,
 };
+use crate::store::codec::{corrupt, from_ms, from_ms_opt, now_ms, parse_text, to_ms};
 use crate::store::{ComplaintFilter, NewComplaint, Page, StoreError, StoreResult};
 
 #[cfg(test)]

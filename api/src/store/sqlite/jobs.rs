@@ -12,8 +12,8 @@ use std::time::Duration;
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial, to_ms};
 use crate::model::{AttemptOutcome, DnsAttempt, Job, JobId, RequestId, ServerCheck};
+use crate::store::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial, to_ms};
 use crate::store::{JobEffect, JobFence, StoreError, StoreResult};
 
 /// A claimed row of `jobs`.
@@ -122,7 +122,7 @@ pub(super) async fn claim(
 ) -> StoreResult<Option<Job>> {
     let row: Option<JobRow> = sqlx::query_as(
         "UPDATE jobs SET state = 'running', lease_until = ?1 + ?2, lease_token = lease_token + 1,
-             attempts = attempts + 1, updated_at = ?1
+             attempts = attempts + 1, lease_holder = ?3, updated_at = ?1
          WHERE id = (
              SELECT id FROM jobs
              WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until < ?1)
@@ -131,6 +131,7 @@ pub(super) async fn claim(
     )
     .bind(now_ms)
     .bind(lease_ms(lease))
+    .bind(crate::instance::id())
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Job::from))

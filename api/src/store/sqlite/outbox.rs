@@ -3,9 +3,9 @@
 
 use sqlx::SqliteExecutor;
 
-use super::codec::corrupt;
 use super::requests::stored_letter;
 use crate::model::{MailAttachment, OutgoingMail, RequestId};
+use crate::store::codec::corrupt;
 use crate::store::{NewMail, StoreError, StoreResult};
 
 /// A row of `outbox`.

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use sqlx::SqliteExecutor;
 use time::OffsetDateTime;
 
-use super::codec::{from_ms, parse_text, to_ms};
 use crate::model::{AgencyId, RequestId, RequestState};
+use crate::store::codec::{from_ms, parse_text, to_ms};
 use crate::store::{SlaFacts, StoreResult};
 
 #[derive(sqlx::FromRow)]

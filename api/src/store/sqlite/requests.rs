@@ -8,13 +8,13 @@
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::codec::{
-    corrupt, date_text, db_error, from_ms, from_ms_opt, like_escape, open_states, parse_date,
-    parse_json, parse_serial, parse_text, to_ms,
-};
 use super::jobs;
 use crate::model::{
     Actor, AgencyId, Letter, RequestId, RequestState, SubdomainRequest, Transition, UserId,
+};
+use crate::store::codec::{
+    corrupt, date_text, db_error, from_ms, from_ms_opt, like_escape, open_states, parse_date,
+    parse_json, parse_serial, parse_text, to_ms,
 };
 use crate::store::{
     NewRequest, Page, RequestFilter, RequestRevision, StateChange, StoreError, StoreResult,

@@ -8,10 +8,10 @@ use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 use time::OffsetDateTime;
 
-use super::codec::{corrupt, from_ms, from_ms_opt, now_ms, to_ms};
 use super::{SqliteStore, accounts, audit};
 use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::model::{User, UserId};
+use crate::store::codec::{corrupt, from_ms, from_ms_opt, now_ms, to_ms};
 use crate::store::{
     FailedLogin, LoginFailures, NewStoredSession, StoreError, StoreResult, StoredSession,
     ThrottleKey, ThrottleRule, UserCredentials,

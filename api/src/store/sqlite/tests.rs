@@ -10,12 +10,12 @@ use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
 use super::SqliteStore;
-use super::codec::{from_ms, to_ms};
 use crate::audit::AuditActor;
 use crate::model::{
     Actor, AgencyId, AttemptOutcome, Job, Letter, MailAttachment, RequestId, RequestKind,
     RequestState, Role, ServerCheck, SubdomainRequest, Transition, UserId,
 };
+use crate::store::codec::{from_ms, to_ms};
 use crate::store::{
     Constraint, JobEffect, JobFence, NameClaim, NewAgency, NewMail, NewRequest, NewUser,
     RequestFilter, RequestRevision, StateChange, Store, StoreError, StoreResult,

@@ -6,12 +6,12 @@ use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::audit;
-use super::codec::{from_ms, from_ms_opt, parse_json, parse_serial, parse_text};
 use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::model::{
     AgencyId, DriftFinding, DriftRun, DriftState, NameVersion, RequestId, SubdomainRequest, UserId,
     VersionSource,
 };
+use crate::store::codec::{from_ms, from_ms_opt, parse_json, parse_serial, parse_text};
 use crate::store::{ImportedName, NewFinding, StoreError, StoreResult};
 
 /// Writes the version an activated request made.

@@ -1,4 +1,4 @@
-//! How model values are stored in SQLite and read back: times as unix
+//! How model values are stored (in SQLite and PostgreSQL alike) and read back: times as unix
 //! milliseconds, dates as `YYYY-MM-DD`, record lists as JSON, states as
 //! text; and which uniqueness rule a failed write broke.
 //!

@@ -1,0 +1,813 @@
+//! The use-case shaped methods of [`Store`], composed once for both
+//! databases from the SQL functions of each implementation's submodules.
+//!
+//! `store/sqlite/` and `store/postgres/` hold the SQL: modules with the
+//! same names and functions, each written for its database. The methods
+//! below decide what happens in one transaction (a state change with its
+//! transition, its job and its audit entry; an activation with its
+//! catalogue entry, its zone history and its e-mail), and that must be the
+//! same whichever database runs it. Written once, as a macro expanded in
+//! each implementation's module, the two cannot drift apart: a step added
+//! here is taken by both, and a function missing from one of them fails
+//! the build.
+//!
+//! What each expansion needs from its store type: the fields `pool`, the
+//! methods `begin_write` (a write transaction, serialised with every other
+//! write), `begin_read` (a read transaction on one snapshot) and
+//! `begin_claim` (the transaction a job claim runs in), `take_periodic_lease`
+//! (the right to run periodic work), and the submodules
+//! `accounts`, `audit`, `calendar`, `catalogue`, `complaints`, `jobs`,
+//! `outbox`, `reports`, `requests`, `sessions` and `zone`.
+
+use serde_json::json;
+
+use crate::audit::{AuditAction, AuditEvent};
+use crate::store::StateChange;
+
+/// The note on the transition to `active`.
+pub(super) const ACTIVE_NOTE: &str = "every authoritative server answers with the records";
+
+/// The audit entry of a state change.
+pub(super) fn change_event(change: &StateChange) -> AuditEvent {
+    AuditEvent::new(AuditAction::RequestState(change.to), change.actor.into()).with_detail(json!({
+        "from": change.from.as_str(),
+        "to": change.to.as_str(),
+        "note": change.note,
+        "reason": change.reason,
+        "approved_digest": change.approved_digest,
+        "serial_after": change.serial_after,
+    }))
+}
+
+/// Implements [`Store`](crate::store::Store) for `$store`, a type in the
+/// invoking module, from that module's SQL submodules.
+macro_rules! compose_store {
+    ($store:ident) => {
+        mod composed {
+            use std::time::Duration;
+
+            use async_trait::async_trait;
+            use provisioner::record::RecordInput;
+            use serde_json::json;
+            use time::OffsetDateTime;
+
+            use super::{
+                $store, accounts, audit, calendar, catalogue, complaints, jobs, outbox, reports,
+                requests, sessions, zone,
+            };
+            use crate::audit::{AuditAction, AuditActor, AuditEntry, AuditEvent};
+            use crate::model::{
+                Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, DriftFinding, DriftRun, Job,
+                Letter, MailAttachment, NameVersion, OutgoingMail, RequestId, RequestState,
+                ServerCheck, Subdomain, SubdomainRequest, Transition, User, UserId,
+            };
+            use crate::store::codec::{from_ms_opt, now_ms, to_ms};
+            use crate::store::compose::{ACTIVE_NOTE, change_event};
+            use crate::store::{
+                AuditFilter, JobEffect, JobFence, NameClaim, NewAgency, NewFinding, NewMail,
+                NewRequest, NewUser, Page, RequestFilter, RequestRevision, StateChange, Store,
+                StoreError, StoreResult,
+            };
+
+        #[async_trait]
+        impl Store for $store {
+            async fn create_agency(&self, new: NewAgency, by: AuditActor) -> StoreResult<Agency> {
+                let mut tx = self.begin_write().await?;
+                let agency = accounts::create_agency(&mut *tx, new).await?;
+                let mut event = AuditEvent::new(AuditAction::AgencyCreated, by).with_detail(json!({
+                    "code": agency.code, "name": agency.name, "email": agency.email,
+                }));
+                event.agency_id = Some(agency.id);
+                audit::append(&mut tx, &event, now_ms()).await?;
+                tx.commit().await?;
+                Ok(agency)
+            }
+
+            async fn agency(&self, id: AgencyId) -> StoreResult<Option<Agency>> {
+                accounts::agency(&self.pool, id).await
+            }
+
+            async fn agency_by_code(&self, code: &str) -> StoreResult<Option<Agency>> {
+                accounts::agency_by_code(&self.pool, code).await
+            }
+
+            async fn list_agencies(&self) -> StoreResult<Vec<Agency>> {
+                accounts::list_agencies(&self.pool).await
+            }
+
+            async fn create_user(&self, new: NewUser, by: AuditActor) -> StoreResult<User> {
+                let mut tx = self.begin_write().await?;
+                let user = accounts::create_user(&mut *tx, new).await?;
+                let mut event = AuditEvent::new(AuditAction::UserCreated, by).with_detail(json!({
+                    "username": user.username, "role": user.role.as_str(),
+                }));
+                event.agency_id = user.agency_id;
+                audit::append(&mut tx, &event, now_ms()).await?;
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+                accounts::user(&self.pool, id).await
+            }
+
+            async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+                accounts::user_by_username(&self.pool, username).await
+            }
+
+            async fn create_token(
+                &self,
+                user_id: UserId,
+                token_hash: &str,
+                by: AuditActor,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                accounts::create_token(&mut *tx, user_id, token_hash).await?;
+                let user = accounts::user(&mut *tx, user_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                // Who the token is for; never the token or its hash.
+                let mut event = AuditEvent::new(AuditAction::TokenCreated, by)
+                    .with_detail(json!({ "for_user": user.username }));
+                event.agency_id = user.agency_id;
+                audit::append(&mut tx, &event, now_ms()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn user_by_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
+                accounts::user_by_token(&self.pool, token_hash).await
+            }
+
+            // Sessions: the transactions are composed in `sessions`.
+
+            async fn list_users(&self) -> StoreResult<Vec<User>> {
+                sessions::list_users(self).await
+            }
+
+            async fn user_credentials(
+                &self,
+                username: &str,
+            ) -> StoreResult<Option<crate::store::UserCredentials>> {
+                sessions::user_credentials(self, username).await
+            }
+
+            async fn set_user_disabled(
+                &self,
+                user_id: UserId,
+                disabled: bool,
+                by: AuditActor,
+            ) -> StoreResult<User> {
+                sessions::set_user_disabled(self, user_id, disabled, by).await
+            }
+
+            async fn set_password(
+                &self,
+                user_id: UserId,
+                password_hash: &str,
+                by: AuditActor,
+            ) -> StoreResult<()> {
+                sessions::set_password(self, user_id, password_hash, by).await
+            }
+
+            async fn create_session(&self, new: crate::store::NewStoredSession) -> StoreResult<i64> {
+                sessions::create_session(self, new).await
+            }
+
+            async fn session_by_token_hash(
+                &self,
+                token_hash: &str,
+            ) -> StoreResult<Option<crate::store::StoredSession>> {
+                sessions::session_by_token_hash(self, token_hash).await
+            }
+
+            async fn touch_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
+                sessions::touch_session(&self.pool, id, now).await
+            }
+
+            async fn end_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<bool> {
+                sessions::end_session(self, id, now).await
+            }
+
+            async fn end_user_sessions(
+                &self,
+                user_id: UserId,
+                by: AuditActor,
+                now: OffsetDateTime,
+            ) -> StoreResult<u64> {
+                sessions::end_user_sessions(self, user_id, by, now).await
+            }
+
+            async fn purge_expired_logins(
+                &self,
+                now: OffsetDateTime,
+                idle_cutoff: OffsetDateTime,
+                failures_cutoff: OffsetDateTime,
+            ) -> StoreResult<()> {
+                sessions::purge_expired_logins(self, now, idle_cutoff, failures_cutoff).await
+            }
+
+            async fn login_failures(
+                &self,
+                key: &crate::store::ThrottleKey,
+            ) -> StoreResult<Option<crate::store::LoginFailures>> {
+                sessions::login_failures(&self.pool, key).await
+            }
+
+            async fn record_login_failure(
+                &self,
+                failure: &crate::store::FailedLogin,
+                counted: &[(crate::store::ThrottleKey, crate::store::ThrottleRule)],
+                now: OffsetDateTime,
+            ) -> StoreResult<()> {
+                sessions::record_login_failure(self, failure, counted, now).await
+            }
+
+            async fn clear_login_failures(&self, key: &crate::store::ThrottleKey) -> StoreResult<()> {
+                // In a write transaction: a failure being counted for the
+                // same key (read, then written back) must not straddle it.
+                let mut tx = self.begin_write().await?;
+                sessions::clear_login_failures(&mut *tx, key).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(name = %new.name))]
+            async fn insert_request(&self, new: NewRequest) -> StoreResult<SubdomainRequest> {
+                let mut tx = self.begin_write().await?;
+                let id = requests::insert(&mut tx, &new).await?;
+                let request = requests::fetch_written(&mut tx, id).await?;
+                let event = AuditEvent::new(
+                    AuditAction::RequestSubmitted,
+                    AuditActor::User(new.submitted_by),
+                )
+                .with_detail(json!({
+                    "reference": request.reference,
+                    "kind": new.kind.as_str(),
+                    "records": new.records,
+                    "previous_records": new.previous_records,
+                    "purpose": new.purpose,
+                    "letter_number": new.letter_number,
+                    "letter_date": new.letter_date.to_string(),
+                    "due_at": to_ms(new.due_at),
+                }));
+                audit::append_for_request(&mut tx, id, event, now_ms()).await?;
+                tx.commit().await?;
+                Ok(request)
+            }
+
+            async fn request(&self, id: RequestId) -> StoreResult<Option<SubdomainRequest>> {
+                requests::fetch(&self.pool, id).await
+            }
+
+            async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Page<SubdomainRequest>> {
+                // A read transaction: the page and the total see one snapshot.
+                let mut tx = self.begin_read().await?;
+                let page = requests::list(&mut tx, filter).await?;
+                tx.commit().await?;
+                Ok(page)
+            }
+
+            async fn transitions(&self, id: RequestId) -> StoreResult<Vec<Transition>> {
+                requests::transitions(&self.pool, id).await
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(request = %id))]
+            async fn attach_letter(
+                &self,
+                id: RequestId,
+                letter: Letter,
+                by: Actor,
+            ) -> StoreResult<SubdomainRequest> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                requests::attach_letter(&mut tx, id, &letter, now).await?;
+                let event = AuditEvent::new(AuditAction::LetterUploaded, by.into())
+                    .with_detail(json!({ "sha256": letter.sha256, "size": letter.size }));
+                audit::append_for_request(&mut tx, id, event, now).await?;
+                let request = requests::fetch_written(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(request)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(request = %id))]
+            async fn revise_request(
+                &self,
+                id: RequestId,
+                revision: RequestRevision,
+                actor: Actor,
+            ) -> StoreResult<SubdomainRequest> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                requests::revise(&mut tx, id, &revision, actor, now).await?;
+                let event = AuditEvent::new(AuditAction::RequestRevised, actor.into()).with_detail(json!({
+                    "records": revision.records,
+                    "previous_records": revision.previous_records,
+                    "purpose": revision.purpose,
+                    "letter_number": revision.letter_number,
+                    "letter_date": revision.letter_date.to_string(),
+                    // The office's clock stopped while the PD revised: the due
+                    // time moves later by that working time.
+                    "due_at": to_ms(revision.due_at),
+                    "due_uncertain": revision.due_uncertain,
+                    "paused_working_ms": u64::try_from(revision.paused.as_millis()).unwrap_or(u64::MAX),
+                }));
+                audit::append_for_request(&mut tx, id, event, now).await?;
+                let request = requests::fetch_written(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(request)
+            }
+
+            #[tracing::instrument(
+                level = "debug",
+                skip_all,
+                fields(request = %change.request_id, from = %change.from, to = %change.to)
+            )]
+            async fn transition(&self, change: StateChange) -> StoreResult<SubdomainRequest> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                requests::apply_change(&mut tx, &change, now).await?;
+                audit::append_for_request(&mut tx, change.request_id, change_event(&change), now).await?;
+                let request = requests::fetch_written(&mut tx, change.request_id).await?;
+                tx.commit().await?;
+                Ok(request)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(request = %id, job = %fence.job_id))]
+            async fn activate(
+                &self,
+                id: RequestId,
+                fence: JobFence,
+                mail: NewMail,
+                confirmation: Option<MailAttachment>,
+            ) -> StoreResult<SubdomainRequest> {
+                let now = now_ms();
+                let mut change = StateChange::new(
+                    id,
+                    RequestState::Verifying,
+                    RequestState::Active,
+                    Actor::System,
+                );
+                change.note = Some(ACTIVE_NOTE.to_owned());
+                change.job = JobEffect::Finish(fence);
+                let mut tx = self.begin_write().await?;
+                requests::apply_change(&mut tx, &change, now).await?;
+                let mut event = change_event(&change);
+                if let Some(confirmation) = &confirmation {
+                    requests::record_confirmation(&mut *tx, id, &confirmation.letter).await?;
+                    // The letter's hash in the audit chain: a copy of the PDF can
+                    // be checked against what dnsdesk issued.
+                    if let Some(detail) = event.detail.as_object_mut() {
+                        detail.insert(
+                            "confirmation_sha256".to_owned(),
+                            json!(confirmation.letter.sha256),
+                        );
+                    }
+                }
+                audit::append_for_request(&mut tx, id, event, now).await?;
+                let request = requests::fetch_written(&mut tx, id).await?;
+                catalogue::apply(&mut *tx, &request, now).await?;
+                zone::version_from_request(&mut tx, &request, now).await?;
+                outbox::queue(&mut *tx, Some(id), &mail, confirmation.as_ref(), now).await?;
+                tx.commit().await?;
+                Ok(request)
+            }
+
+            async fn open_request_for_name(&self, name: &str) -> StoreResult<Option<SubdomainRequest>> {
+                requests::open_for_name(&self.pool, name).await
+            }
+
+            async fn subdomain(&self, name: &str) -> StoreResult<Option<Subdomain>> {
+                catalogue::subdomain(&self.pool, name).await
+            }
+
+            async fn claims_near(&self, name: &str, ancestors: &[String]) -> StoreResult<Vec<NameClaim>> {
+                catalogue::claims_near(&self.pool, name, ancestors).await
+            }
+
+            async fn list_subdomains(
+                &self,
+                agency_id: Option<AgencyId>,
+                limit: i64,
+                offset: i64,
+            ) -> StoreResult<Page<Subdomain>> {
+                let mut tx = self.begin_read().await?;
+                let page = catalogue::list(&mut tx, agency_id, limit, offset).await?;
+                tx.commit().await?;
+                Ok(page)
+            }
+
+            async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> StoreResult<Option<Job>> {
+                let mut tx = self.begin_claim().await?;
+                let job = jobs::claim(&mut tx, to_ms(now), lease).await?;
+                tx.commit().await?;
+                Ok(job)
+            }
+
+            async fn next_job_due(&self) -> StoreResult<Option<OffsetDateTime>> {
+                from_ms_opt("jobs.run_at", jobs::next_due(&self.pool).await?)
+            }
+
+            async fn reschedule_job(&self, fence: JobFence, run_at: OffsetDateTime) -> StoreResult<()> {
+                jobs::reschedule(&self.pool, fence, to_ms(run_at), now_ms()).await
+            }
+
+            async fn finish_job(&self, fence: JobFence) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                jobs::finish(&mut tx, fence, now_ms()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn begin_attempt(
+                &self,
+                fence: JobFence,
+                request_id: RequestId,
+                server: &str,
+                key_name: &str,
+                message: &[String],
+                serial_before: Option<u32>,
+            ) -> StoreResult<i64> {
+                let attempt = jobs::NewAttempt {
+                    request_id,
+                    server,
+                    key_name,
+                    message,
+                    serial_before,
+                };
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let id = jobs::begin_attempt(&mut tx, fence, attempt, now).await?;
+                // Before the UPDATE leaves: an update whose answer is lost in a
+                // crash is on record all the same.
+                let event =
+                    AuditEvent::new(AuditAction::DnsUpdateSent, AuditActor::System).with_detail(json!({
+                        "attempt": id,
+                        "server": server,
+                        "key": key_name,
+                        "message": message,
+                        "serial_before": serial_before,
+                    }));
+                audit::append_for_request(&mut tx, request_id, event, now).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn finish_attempt(
+                &self,
+                attempt_id: i64,
+                outcome: AttemptOutcome,
+                rcode: Option<&str>,
+                detail: Option<&str>,
+                serial_after: Option<u32>,
+            ) -> StoreResult<()> {
+                let end = jobs::AttemptEnd {
+                    outcome,
+                    rcode,
+                    detail,
+                    serial_after,
+                };
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                jobs::finish_attempt(&mut *tx, attempt_id, end, now).await?;
+                let row = jobs::attempt(&mut *tx, attempt_id).await?;
+                let event = AuditEvent::new(AuditAction::DnsUpdateAnswered, AuditActor::System)
+                    .with_detail(json!({
+                        "attempt": attempt_id,
+                        "server": row.server,
+                        "key": row.key_name,
+                        "outcome": outcome.as_str(),
+                        "rcode": rcode,
+                        "detail": detail,
+                        "serial_before": row.serial_before,
+                        "serial_after": serial_after,
+                        "duration_ms": now - row.started_at_ms,
+                    }));
+                audit::append_for_request(&mut tx, row.request_id, event, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>> {
+                jobs::attempts(&self.pool, request_id).await
+            }
+
+            async fn record_checks(
+                &self,
+                request_id: RequestId,
+                checks: &[ServerCheck],
+            ) -> StoreResult<()> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let before = jobs::checks(&mut *tx, request_id).await?;
+                jobs::record_checks(&mut tx, request_id, checks).await?;
+                // Each server's answer is audited when it differs from its last
+                // one: a verification polls often, and repeats say nothing new.
+                for check in checks {
+                    let seen = before.iter().any(|b| {
+                        b.server == check.server && b.matches == check.matches && b.report == check.report
+                    });
+                    if !seen {
+                        let event = AuditEvent::new(AuditAction::DnsVerification, AuditActor::System)
+                            .with_detail(json!({
+                                "server": check.server,
+                                "matches": check.matches,
+                                "report": check.report,
+                            }));
+                        audit::append_for_request(&mut tx, request_id, event, now).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn checks(&self, request_id: RequestId) -> StoreResult<Vec<ServerCheck>> {
+                jobs::checks(&self.pool, request_id).await
+            }
+
+            async fn pending_mail(&self, limit: i64) -> StoreResult<Vec<OutgoingMail>> {
+                outbox::pending(&self.pool, limit).await
+            }
+
+            async fn mark_mail_sent(&self, id: i64) -> StoreResult<()> {
+                outbox::mark_sent(&self.pool, id, now_ms()).await
+            }
+
+            async fn mark_mail_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+                outbox::mark_failed(&self.pool, id, error).await
+            }
+
+            async fn abandon_mail(&self, id: i64, error: &str) -> StoreResult<()> {
+                outbox::abandon(&self.pool, id, error, now_ms()).await
+            }
+
+            async fn queue_mail(&self, mail: NewMail) -> StoreResult<()> {
+                outbox::queue(&self.pool, None, &mail, None, now_ms()).await
+            }
+
+            async fn append_audit(&self, event: AuditEvent) -> StoreResult<AuditEntry> {
+                let mut tx = self.begin_write().await?;
+                let entry = audit::append(&mut tx, &event, now_ms()).await?;
+                tx.commit().await?;
+                Ok(entry)
+            }
+
+            async fn audit_page(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>> {
+                let mut tx = self.begin_read().await?;
+                let page = audit::list(&mut tx, filter).await?;
+                tx.commit().await?;
+                Ok(page)
+            }
+
+            async fn audit_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+                audit::range(&self.pool, after_seq, limit).await
+            }
+
+            async fn audit_head(&self) -> StoreResult<(i64, String)> {
+                audit::head(&self.pool).await
+            }
+
+            async fn name_history(&self, name: &str) -> StoreResult<Vec<NameVersion>> {
+                zone::history(&self.pool, name).await
+            }
+
+            async fn record_drift_run(
+                &self,
+                primary_serial: Option<u32>,
+                findings: &[NewFinding],
+            ) -> StoreResult<Vec<DriftFinding>> {
+                let mut tx = self.begin_write().await?;
+                let opened = zone::record_run(&mut tx, primary_serial, findings, now_ms()).await?;
+                tx.commit().await?;
+                Ok(opened)
+            }
+
+            async fn record_failed_drift_run(&self, error: &str) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                zone::record_failed_run(&mut tx, error, now_ms()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn drift_findings(&self, open_only: bool) -> StoreResult<Vec<DriftFinding>> {
+                zone::findings(&self.pool, open_only).await
+            }
+
+            async fn last_drift_run(&self) -> StoreResult<Option<DriftRun>> {
+                zone::last_run(&self.pool).await
+            }
+
+            async fn adopt_drift(
+                &self,
+                id: i64,
+                records: &[RecordInput],
+                serial: Option<u32>,
+                by: UserId,
+                note: Option<&str>,
+            ) -> StoreResult<DriftFinding> {
+                let mut tx = self.begin_write().await?;
+                let finding = zone::adopt(&mut tx, id, records, serial, by, note, now_ms()).await?;
+                tx.commit().await?;
+                Ok(finding)
+            }
+
+            async fn restore_drift(
+                &self,
+                id: i64,
+                request: NewRequest,
+                approved_digest: String,
+                by: UserId,
+                note: Option<&str>,
+            ) -> StoreResult<(DriftFinding, SubdomainRequest)> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let finding = zone::open_changed_finding(&mut tx, id).await?;
+                let request_id = requests::insert(&mut tx, &request).await?;
+                let filed = requests::fetch_written(&mut tx, request_id).await?;
+                let event = AuditEvent::new(AuditAction::RequestSubmitted, AuditActor::User(by))
+                    .with_detail(json!({
+                        "reference": filed.reference,
+                        "kind": request.kind.as_str(),
+                        "records": request.records,
+                        "previous_records": request.previous_records,
+                        "purpose": request.purpose,
+                        "drift_finding": id,
+                    }));
+                audit::append_for_request(&mut tx, request_id, event, now).await?;
+                let mut change = StateChange::new(
+                    request_id,
+                    RequestState::Submitted,
+                    RequestState::Approved,
+                    Actor::User(by),
+                );
+                change.job = JobEffect::Enqueue;
+                change.approved_digest = Some(approved_digest);
+                change.note = Some(format!(
+                    "restoring dnsdesk's record after drift finding {id}"
+                ));
+                requests::apply_change(&mut tx, &change, now).await?;
+                audit::append_for_request(&mut tx, request_id, change_event(&change), now).await?;
+                let closed = zone::close_restored(&mut tx, finding, request_id, by, note, now).await?;
+                let request = requests::fetch_written(&mut tx, request_id).await?;
+                tx.commit().await?;
+                Ok((closed, request))
+            }
+
+            async fn sla_facts(
+                &self,
+                from: OffsetDateTime,
+                to: OffsetDateTime,
+            ) -> StoreResult<Vec<crate::store::SlaFacts>> {
+                reports::submitted_between(&self.pool, from, to).await
+            }
+
+            async fn overdue_requests(
+                &self,
+                now: OffsetDateTime,
+            ) -> StoreResult<Vec<crate::store::SlaFacts>> {
+                reports::overdue(&self.pool, now).await
+            }
+
+            async fn calendar_edits(&self) -> StoreResult<Vec<crate::calendar::CalendarEdit>> {
+                calendar::edits(&self.pool).await
+            }
+
+            async fn record_calendar_edit(
+                &self,
+                edit: &crate::calendar::CalendarEdit,
+                by: AuditActor,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                calendar::record(&mut tx, edit, by, now_ms()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn assign_name(
+                &self,
+                name: &str,
+                agency_id: AgencyId,
+                by: AuditActor,
+            ) -> StoreResult<Subdomain> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                if requests::open_for_name(&mut *tx, name).await?.is_some() {
+                    return Err(StoreError::Conflict(
+                        crate::store::Constraint::OpenRequestForName,
+                    ));
+                }
+                let before = catalogue::subdomain(&mut *tx, name)
+                    .await?
+                    .ok_or(StoreError::NotFound("subdomain"))?;
+                catalogue::set_agency(&mut *tx, name, agency_id, now).await?;
+                let mut event = AuditEvent::new(AuditAction::NameAssigned, by).with_detail(json!({
+                    "from_agency": before.agency_id.map(|a| a.0),
+                    "to_agency": agency_id.0,
+                }));
+                event.name = Some(name.to_owned());
+                event.agency_id = Some(agency_id);
+                audit::append(&mut tx, &event, now).await?;
+                let after = catalogue::subdomain(&mut *tx, name)
+                    .await?
+                    .ok_or(StoreError::NotFound("subdomain"))?;
+                tx.commit().await?;
+                Ok(after)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(names = import.names.len()))]
+            async fn import_names(
+                &self,
+                import: &crate::store::ZoneImport,
+                by: AuditActor,
+            ) -> StoreResult<Vec<crate::store::ImportOutcome>> {
+                use crate::store::ImportOutcome;
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let mut outcomes = Vec::with_capacity(import.names.len());
+                for name in &import.names {
+                    if let Some(open) = requests::open_for_name(&mut *tx, &name.name).await? {
+                        outcomes.push(ImportOutcome::OpenRequest(open.reference));
+                        continue;
+                    }
+                    if !catalogue::insert_imported(&mut *tx, name, now).await? {
+                        outcomes.push(ImportOutcome::AlreadyManaged);
+                        continue;
+                    }
+                    zone::version_imported(&mut tx, name, import.serial, now).await?;
+                    let mut event =
+                        AuditEvent::new(AuditAction::NameImported, by.clone()).with_detail(json!({
+                            "records": name.records,
+                            "serial": import.serial,
+                            "source": import.source,
+                        }));
+                    event.name = Some(name.name.clone());
+                    event.agency_id = name.agency_id;
+                    audit::append(&mut tx, &event, now).await?;
+                    outcomes.push(ImportOutcome::Imported);
+                }
+                tx.commit().await?;
+                Ok(outcomes)
+            }
+
+            // Complaints: the transactions are composed in `complaints`.
+
+            async fn insert_complaint(
+                &self,
+                new: crate::store::NewComplaint,
+            ) -> StoreResult<crate::model::Complaint> {
+                complaints::insert(self, new).await
+            }
+
+            async fn complaint(
+                &self,
+                id: crate::model::ComplaintId,
+            ) -> StoreResult<Option<crate::model::Complaint>> {
+                complaints::fetch(&self.pool, id).await
+            }
+
+            async fn complaint_by_code(
+                &self,
+                code: &crate::model::TrackingCode,
+            ) -> StoreResult<Option<crate::model::Complaint>> {
+                complaints::by_code(&self.pool, code).await
+            }
+
+            async fn list_complaints(
+                &self,
+                filter: &crate::store::ComplaintFilter,
+            ) -> StoreResult<Page<crate::model::Complaint>> {
+                complaints::list(self, filter).await
+            }
+
+            async fn complaint_notes(
+                &self,
+                id: crate::model::ComplaintId,
+            ) -> StoreResult<Vec<crate::model::ComplaintNote>> {
+                complaints::notes(&self.pool, id).await
+            }
+
+            async fn complaint_responses(
+                &self,
+                id: crate::model::ComplaintId,
+            ) -> StoreResult<Vec<crate::model::ComplaintResponse>> {
+                complaints::responses(&self.pool, id).await
+            }
+
+            async fn complaint_step(
+                &self,
+                id: crate::model::ComplaintId,
+                step: crate::model::ComplaintStep,
+                by: UserId,
+            ) -> StoreResult<crate::model::Complaint> {
+                complaints::step(self, id, step, by).await
+            }
+
+            async fn periodic_lease(&self) -> StoreResult<Option<crate::store::PeriodicLease>> {
+                self.take_periodic_lease().await
+            }
+        }
+        }
+    };
+}
+
+pub(super) use compose_store;

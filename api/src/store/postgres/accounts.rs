@@ -1,0 +1,187 @@
+//! Agencies, users and API tokens in PostgreSQL.
+
+use sqlx::PgExecutor;
+use sqlx::postgres::PgPool;
+
+use crate::model::{Agency, AgencyId, User, UserId};
+use crate::store::codec::{db_error, now_ms, parse_text};
+use crate::store::{NewAgency, NewUser, StoreResult};
+
+/// A row of `agencies`.
+#[derive(sqlx::FromRow)]
+struct AgencyRow {
+    id: i64,
+    code: String,
+    name: String,
+    email: String,
+}
+
+impl From<AgencyRow> for Agency {
+    fn from(row: AgencyRow) -> Self {
+        Agency {
+            id: AgencyId(row.id),
+            code: row.code,
+            name: row.name,
+            email: row.email,
+        }
+    }
+}
+
+/// A row of `users`, without the password hash (the model has no place
+/// for it).
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    role: String,
+    agency_id: Option<i64>,
+    disabled: bool,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = crate::store::StoreError;
+
+    fn try_from(row: UserRow) -> StoreResult<Self> {
+        Ok(User {
+            id: UserId(row.id),
+            username: row.username,
+            role: parse_text("users.role", &row.role)?,
+            agency_id: row.agency_id.map(AgencyId),
+            disabled: row.disabled,
+        })
+    }
+}
+
+/// An agency code as stored: uppercase, so lookups ignore case.
+fn stored_code(code: &str) -> String {
+    code.trim().to_uppercase()
+}
+
+pub(super) async fn create_agency(ex: impl PgExecutor<'_>, new: NewAgency) -> StoreResult<Agency> {
+    let row: AgencyRow = sqlx::query_as(
+        "INSERT INTO agencies (code, name, email, created_at) VALUES ($1, $2, $3, $4)
+         RETURNING id, code, name, email",
+    )
+    .bind(stored_code(&new.code))
+    .bind(new.name)
+    .bind(new.email)
+    .bind(now_ms())
+    .fetch_one(ex)
+    .await
+    .map_err(db_error)?;
+    Ok(row.into())
+}
+
+pub(super) async fn agency(ex: impl PgExecutor<'_>, id: AgencyId) -> StoreResult<Option<Agency>> {
+    let row: Option<AgencyRow> =
+        sqlx::query_as("SELECT id, code, name, email FROM agencies WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.map(Agency::from))
+}
+
+pub(super) async fn agency_by_code(
+    ex: impl PgExecutor<'_>,
+    code: &str,
+) -> StoreResult<Option<Agency>> {
+    let row: Option<AgencyRow> =
+        sqlx::query_as("SELECT id, code, name, email FROM agencies WHERE code = $1")
+            .bind(stored_code(code))
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.map(Agency::from))
+}
+
+/// By code (byte order, as SQLite sorts).
+pub(super) async fn list_agencies(ex: impl PgExecutor<'_>) -> StoreResult<Vec<Agency>> {
+    let rows: Vec<AgencyRow> =
+        sqlx::query_as("SELECT id, code, name, email FROM agencies ORDER BY code COLLATE \"C\"")
+            .fetch_all(ex)
+            .await?;
+    Ok(rows.into_iter().map(Agency::from).collect())
+}
+
+pub(super) async fn create_user(ex: impl PgExecutor<'_>, new: NewUser) -> StoreResult<User> {
+    let row: UserRow = sqlx::query_as(
+        "INSERT INTO users (username, role, agency_id, password_hash, disabled, created_at)
+         VALUES ($1, $2, $3, $4, FALSE, $5)
+         RETURNING id, username, role, agency_id, disabled",
+    )
+    .bind(new.username)
+    .bind(new.role.as_str())
+    .bind(new.agency_id.map(|a| a.0))
+    .bind(new.password_hash)
+    .bind(now_ms())
+    .fetch_one(ex)
+    .await
+    .map_err(db_error)?;
+    row.try_into()
+}
+
+pub(super) async fn user(ex: impl PgExecutor<'_>, id: UserId) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, username, role, agency_id, disabled FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
+    row.map(User::try_from).transpose()
+}
+
+pub(super) async fn user_by_username(
+    ex: impl PgExecutor<'_>,
+    username: &str,
+) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT id, username, role, agency_id, disabled FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(ex)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
+pub(super) async fn create_token(
+    ex: impl PgExecutor<'_>,
+    user_id: UserId,
+    token_hash: &str,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)")
+        .bind(user_id.0)
+        .bind(token_hash)
+        .bind(now_ms())
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// `last_used_at` is kept to the minute: writing it on every API call
+/// would cost a synchronous commit (a WAL flush) per request.
+const LAST_USED_GRANULARITY_MS: i64 = 60_000;
+
+/// The user holding the token, if enabled, marking the token used. The
+/// mark is one statement on the pool, outside the write lock.
+pub(super) async fn user_by_token(pool: &PgPool, token_hash: &str) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT u.id, u.username, u.role, u.agency_id, u.disabled
+         FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND u.disabled = FALSE",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $1
+         WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at <= $1 - $3)",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(LAST_USED_GRANULARITY_MS)
+    .execute(pool)
+    .await?;
+    Ok(Some(row.try_into()?))
+}

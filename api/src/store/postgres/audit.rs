@@ -1,0 +1,227 @@
+//! The audit log in PostgreSQL: appends inside the caller's write
+//! transaction, reads by filter and by sequence range.
+
+use serde_json::Value;
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::audit::{AuditActor, AuditEntry, AuditEvent, GENESIS, chain_hash};
+use crate::store::codec::{from_ms, like_escape, parse_json};
+use crate::store::{AuditFilter, Page, StoreResult};
+
+/// A row of `audit_log`.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    seq: i64,
+    at: i64,
+    action: String,
+    actor: String,
+    agency_id: Option<i64>,
+    name: Option<String>,
+    request_id: Option<i64>,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = crate::store::StoreError;
+
+    fn try_from(row: AuditRow) -> StoreResult<Self> {
+        Ok(AuditEntry {
+            seq: row.seq,
+            at: from_ms("audit_log.at", row.at)?,
+            action: row.action,
+            actor: row.actor,
+            agency_id: row.agency_id,
+            name: row.name,
+            request_id: row.request_id,
+            detail: parse_json::<Value>("audit_log.detail", &row.detail)?,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        })
+    }
+}
+
+macro_rules! audit_columns {
+    () => {
+        "seq, at, action, actor, agency_id, name, request_id, detail, prev_hash, hash"
+    };
+}
+
+/// Appends `event` at `now_ms` after the current head. The caller's
+/// transaction must be a write transaction (`PgStore::begin_write`, which
+/// holds the store's advisory write lock): that serialises appends across
+/// every instance, so no two entries ever share a predecessor. `detail`
+/// is stored as the canonical JSON text that went into the hash (a TEXT
+/// column, kept byte for byte).
+pub(super) async fn append(
+    conn: &mut PgConnection,
+    event: &AuditEvent,
+    now_ms: i64,
+) -> StoreResult<AuditEntry> {
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (last, prev_hash) = head.unwrap_or_else(|| (0, GENESIS.to_owned()));
+    let (actor, actor_user_id) = match &event.actor {
+        AuditActor::User(id) => {
+            let username: Option<String> =
+                sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            (
+                format!("user:{}", username.unwrap_or_else(|| format!("#{id}"))),
+                Some(id.0),
+            )
+        }
+        AuditActor::System => ("system".to_owned(), None),
+        AuditActor::Console(who) => (format!("console:{who}"), None),
+        AuditActor::Anonymous => ("anonymous".to_owned(), None),
+    };
+    let mut entry = AuditEntry {
+        seq: last + 1,
+        at: from_ms("audit_log.at", now_ms)?,
+        action: event.action.to_string(),
+        actor,
+        agency_id: event.agency_id.map(|a| a.0),
+        name: event.name.clone(),
+        request_id: event.request_id.map(|r| r.0),
+        detail: event.detail.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = chain_hash(&entry.prev_hash, &entry.canonical());
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name,
+             request_id, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(entry.seq)
+    .bind(now_ms)
+    .bind(&entry.action)
+    .bind(&entry.actor)
+    .bind(actor_user_id)
+    .bind(entry.agency_id)
+    .bind(&entry.name)
+    .bind(entry.request_id)
+    .bind(crate::audit::canonical_json(&entry.detail))
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(entry)
+}
+
+/// The filter of [`list`]; a NULL parameter leaves its condition out.
+/// `ILIKE`, because SQLite's `LIKE` ignores ASCII case and the two stores
+/// must select the same entries.
+macro_rules! audit_filter {
+    () => {
+        "WHERE ($1::BIGINT IS NULL OR at >= $1) AND ($2::BIGINT IS NULL OR at < $2) \
+         AND ($3::BIGINT IS NULL OR agency_id = $3) \
+         AND ($4::TEXT IS NULL OR name = $4 OR name ILIKE $5 ESCAPE '\\') \
+         AND ($6::TEXT IS NULL OR actor = $6) \
+         AND ($7::TEXT IS NULL OR action = $7 OR action ILIKE $8 ESCAPE '\\')"
+    };
+}
+
+/// A page of entries matching `filter`, newest first, with the total.
+pub(super) async fn list(
+    conn: &mut PgConnection,
+    filter: &AuditFilter,
+) -> StoreResult<Page<AuditEntry>> {
+    let below = filter
+        .name
+        .as_ref()
+        .map(|n| format!("%.{}", like_escape(n)));
+    // `dns.` matches every action of that family.
+    let family = filter
+        .action
+        .as_ref()
+        .map(|a| format!("{}.%", like_escape(a)));
+    let total: i64 =
+        sqlx::query_scalar(concat!("SELECT COUNT(*) FROM audit_log ", audit_filter!()))
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(filter.agency_id)
+            .bind(&filter.name)
+            .bind(&below)
+            .bind(&filter.actor)
+            .bind(&filter.action)
+            .bind(&family)
+            .fetch_one(&mut *conn)
+            .await?;
+    let rows: Vec<AuditRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit_log ",
+        audit_filter!(),
+        " ORDER BY seq DESC LIMIT $9 OFFSET $10"
+    ))
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.agency_id)
+    .bind(&filter.name)
+    .bind(&below)
+    .bind(&filter.actor)
+    .bind(&filter.action)
+    .bind(&family)
+    .bind(filter.limit)
+    .bind(filter.offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(AuditEntry::try_from)
+            .collect::<StoreResult<_>>()?,
+        total,
+    })
+}
+
+/// Up to `limit` entries after `after_seq`, oldest first.
+pub(super) async fn range(
+    ex: impl PgExecutor<'_>,
+    after_seq: i64,
+    limit: i64,
+) -> StoreResult<Vec<AuditEntry>> {
+    let rows: Vec<AuditRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+    ))
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(AuditEntry::try_from).collect()
+}
+
+/// The last entry's number and hash (0 and the genesis hash when empty).
+pub(super) async fn head(ex: impl PgExecutor<'_>) -> StoreResult<(i64, String)> {
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(ex)
+            .await?;
+    Ok(head.unwrap_or_else(|| (0, GENESIS.to_owned())))
+}
+
+/// Appends an event about request `id`, with its name and agency.
+pub(super) async fn append_for_request(
+    conn: &mut PgConnection,
+    id: crate::model::RequestId,
+    mut event: AuditEvent,
+    now_ms: i64,
+) -> StoreResult<AuditEntry> {
+    let (name, agency_id): (String, i64) =
+        sqlx::query_as("SELECT name, agency_id FROM requests WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?;
+    event.request_id = Some(id);
+    event.name = Some(name);
+    event.agency_id = Some(crate::model::AgencyId(agency_id));
+    append(conn, &event, now_ms).await
+}

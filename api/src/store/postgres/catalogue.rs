@@ -1,0 +1,190 @@
+//! The catalogue of granted names in PostgreSQL, and who claims names
+//! near a requested one.
+
+use sqlx::{PgConnection, PgExecutor};
+
+use super::requests::{json_text, open_states};
+use crate::model::{AgencyId, RequestId, RequestKind, Subdomain, SubdomainRequest};
+use crate::store::codec::{from_ms, parse_json};
+use crate::store::{ImportedName, NameClaim, Page, StoreError, StoreResult};
+
+/// A row of `subdomains`.
+#[derive(sqlx::FromRow)]
+struct SubdomainRow {
+    name: String,
+    agency_id: Option<i64>,
+    records: String,
+    request_id: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<SubdomainRow> for Subdomain {
+    type Error = StoreError;
+
+    fn try_from(row: SubdomainRow) -> StoreResult<Self> {
+        Ok(Subdomain {
+            name: row.name,
+            agency_id: row.agency_id.map(AgencyId),
+            records: parse_json("subdomains.records", &row.records)?,
+            request_id: row.request_id.map(RequestId),
+            updated_at: from_ms("subdomains.updated_at", row.updated_at)?,
+        })
+    }
+}
+
+pub(super) async fn subdomain(
+    ex: impl PgExecutor<'_>,
+    name: &str,
+) -> StoreResult<Option<Subdomain>> {
+    let row: Option<SubdomainRow> = sqlx::query_as(
+        "SELECT name, agency_id, records, request_id, updated_at FROM subdomains WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(ex)
+    .await?;
+    row.map(Subdomain::try_from).transpose()
+}
+
+/// A page of the catalogue by name (bytewise, as SQLite orders), with the
+/// total; run both queries in one read transaction (one snapshot) so that
+/// they agree.
+pub(super) async fn list(
+    conn: &mut PgConnection,
+    agency_id: Option<AgencyId>,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Page<Subdomain>> {
+    let agency = agency_id.map(|a| a.0);
+    let rows: Vec<SubdomainRow> = sqlx::query_as(
+        "SELECT name, agency_id, records, request_id, updated_at FROM subdomains
+         WHERE $1::BIGINT IS NULL OR agency_id = $1
+         ORDER BY name COLLATE \"C\" LIMIT $2 OFFSET $3",
+    )
+    .bind(agency)
+    .bind(limit.max(0))
+    .bind(offset.max(0))
+    .fetch_all(&mut *conn)
+    .await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM subdomains WHERE $1::BIGINT IS NULL OR agency_id = $1",
+    )
+    .bind(agency)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(Subdomain::try_from)
+            .collect::<StoreResult<_>>()?,
+        total,
+    })
+}
+
+/// Names granted or held by open requests that are one of `ancestors`
+/// or lie below `name`, each (name, agency) once, in SQLite's order (names
+/// bytewise, an unassigned name's NULL agency first).
+///
+/// "Below" is a suffix test on `'.' || name` with `right`, not `LIKE`:
+/// labels may hold `_` (as in `_dmarc`), which `LIKE` would read as a
+/// wildcard.
+pub(super) async fn claims_near(
+    ex: impl PgExecutor<'_>,
+    name: &str,
+    ancestors: &[String],
+) -> StoreResult<Vec<NameClaim>> {
+    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT name, agency_id FROM (
+             SELECT name, agency_id FROM subdomains
+             WHERE name = ANY($1) OR right(name, length($2)) = $2
+             UNION
+             SELECT name, agency_id FROM requests
+             WHERE state = ANY($3)
+               AND (name = ANY($1) OR right(name, length($2)) = $2)
+         ) AS claims
+         ORDER BY name COLLATE \"C\", agency_id NULLS FIRST",
+    )
+    .bind(ancestors)
+    .bind(format!(".{name}"))
+    .bind(open_states())
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, agency_id)| NameClaim {
+            name,
+            agency_id: agency_id.map(AgencyId),
+        })
+        .collect())
+}
+
+/// Registers a name imported from the zone, with no request; false (and
+/// nothing written) when the catalogue holds the name already.
+pub(super) async fn insert_imported(
+    ex: impl PgExecutor<'_>,
+    name: &ImportedName,
+    now_ms: i64,
+) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+         VALUES ($1, $2, $3, NULL, $4)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&name.name)
+    .bind(name.agency_id.map(|a| a.0))
+    .bind(json_text(&name.records)?)
+    .bind(now_ms)
+    .execute(ex)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Writes what an activated request leaves in the catalogue: its records
+/// for a creation or change, nothing for a removal.
+pub(super) async fn apply(
+    ex: impl PgExecutor<'_>,
+    request: &SubdomainRequest,
+    now_ms: i64,
+) -> StoreResult<()> {
+    match request.kind {
+        RequestKind::Create | RequestKind::Change => {
+            sqlx::query(
+                "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name) DO UPDATE SET agency_id = excluded.agency_id,
+                     records = excluded.records, request_id = excluded.request_id,
+                     updated_at = excluded.updated_at",
+            )
+            .bind(&request.name)
+            .bind(request.agency_id.0)
+            .bind(json_text(&request.records)?)
+            .bind(request.id.0)
+            .bind(now_ms)
+            .execute(ex)
+            .await?;
+        }
+        RequestKind::Remove => {
+            sqlx::query("DELETE FROM subdomains WHERE name = $1")
+                .bind(&request.name)
+                .execute(ex)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives a catalogue entry to an agency.
+pub(super) async fn set_agency(
+    ex: impl PgExecutor<'_>,
+    name: &str,
+    agency_id: AgencyId,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE subdomains SET agency_id = $1, updated_at = $2 WHERE name = $3")
+        .bind(agency_id.0)
+        .bind(now_ms)
+        .bind(name)
+        .execute(ex)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,404 @@
+//! Provisioning jobs in PostgreSQL, claimed under a lease with a fencing
+//! token, and what a job's worker records: the UPDATEs it sends and what
+//! each server answered.
+//!
+//! A job is `queued` (waiting for `run_at`), `running` (held until
+//! `lease_until` by whoever has the current `lease_token`) or `done`.
+//! These states never leave this module, so they are SQL literals checked
+//! by the schema rather than a model enum.
+//!
+//! Claims run outside the store's write lock: [`claim`] locks only the
+//! job row it takes (`FOR UPDATE SKIP LOCKED`), so instances claim
+//! different jobs without waiting on each other. Whatever relies on a
+//! fence ([`check_fence`]) locks the fenced row until its transaction
+//! ends, so the job cannot be claimed away in between.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgExecutor};
+
+use super::requests::json_text;
+use crate::model::{AttemptOutcome, DnsAttempt, Job, JobId, RequestId, ServerCheck};
+use crate::store::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial, to_ms};
+use crate::store::{JobEffect, JobFence, StoreError, StoreResult};
+
+/// A claimed row of `jobs`.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    request_id: i64,
+    attempts: i64,
+    lease_token: i64,
+}
+
+impl From<JobRow> for Job {
+    fn from(row: JobRow) -> Self {
+        Job {
+            id: JobId(row.id),
+            request_id: RequestId(row.request_id),
+            attempts: row.attempts,
+            lease_token: row.lease_token,
+        }
+    }
+}
+
+/// Applies what a state change does to its job.
+pub(super) async fn apply_effect(
+    conn: &mut PgConnection,
+    request_id: RequestId,
+    effect: JobEffect,
+    now_ms: i64,
+) -> StoreResult<()> {
+    match effect {
+        JobEffect::None => Ok(()),
+        JobEffect::Enqueue => enqueue(conn, request_id, now_ms).await,
+        JobEffect::Continue(fence) => check_fence(conn, fence).await,
+        JobEffect::Finish(fence) => finish(conn, fence, now_ms).await,
+    }
+}
+
+/// Queues the request's job to run now. A request has at most one open
+/// job (`jobs_one_open_per_request`): if one is still open (say, parked
+/// by a worker), it is made due now instead of a second being added; a
+/// running job keeps its lease and holder.
+async fn enqueue(conn: &mut PgConnection, request_id: RequestId, now_ms: i64) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (request_id, state, attempts, run_at, lease_token, created_at, updated_at)
+         VALUES ($1, 'queued', 0, $2, 0, $2, $2)
+         ON CONFLICT (request_id) WHERE state <> 'done'
+         DO UPDATE SET run_at = LEAST(jobs.run_at, excluded.run_at),
+             updated_at = excluded.updated_at",
+    )
+    .bind(request_id.0)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Fails with [`StoreError::LeaseLost`] unless `fence` is the current
+/// claim of a running job.
+///
+/// The job's row stays locked (`FOR UPDATE`) until the caller's
+/// transaction ends, so no claim takes the job over before what the fence
+/// guards commits; a claim that got there first has changed the token,
+/// and the check fails.
+pub(super) async fn check_fence(ex: impl PgExecutor<'_>, fence: JobFence) -> StoreResult<()> {
+    let held: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running'
+         FOR UPDATE",
+    )
+    .bind(fence.job_id.0)
+    .bind(fence.lease_token)
+    .fetch_optional(ex)
+    .await?;
+    held.map(|_| ()).ok_or(StoreError::LeaseLost(fence.job_id))
+}
+
+/// Marks the fenced job done and drops its lease.
+pub(super) async fn finish(
+    conn: &mut PgConnection,
+    fence: JobFence,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = $1
+         WHERE id = $2 AND lease_token = $3 AND state = 'running'",
+    )
+    .bind(now_ms)
+    .bind(fence.job_id.0)
+    .bind(fence.lease_token)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::LeaseLost(fence.job_id));
+    }
+    Ok(())
+}
+
+/// A lease in milliseconds, saturating (a lease of centuries is a
+/// configuration mistake, not a reason to fail).
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Claims the oldest due job under a new lease and token.
+///
+/// The job is chosen with `FOR UPDATE SKIP LOCKED` on `jobs` alone:
+/// concurrent claims (from any instance) take different jobs instead of
+/// queueing on each other, and a job whose fence is being relied on
+/// ([`check_fence`]) is passed over. The lease's end is summed here,
+/// saturating, since PostgreSQL fails on BIGINT overflow.
+pub(super) async fn claim(
+    conn: &mut PgConnection,
+    now_ms: i64,
+    lease: Duration,
+) -> StoreResult<Option<Job>> {
+    let row: Option<JobRow> = sqlx::query_as(
+        "UPDATE jobs SET state = 'running', lease_until = $2, lease_token = lease_token + 1,
+             attempts = attempts + 1, lease_holder = $3, updated_at = $1
+         WHERE id = (
+             SELECT id FROM jobs
+             WHERE (state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)
+             ORDER BY run_at, id LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id, request_id, attempts, lease_token",
+    )
+    .bind(now_ms)
+    .bind(now_ms.saturating_add(lease_ms(lease)))
+    .bind(crate::instance::id())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Job::from))
+}
+
+/// When a job next becomes claimable: the earliest `run_at` of a queued
+/// job, or just after the earliest expiring lease (a crashed holder's job
+/// is claimable once `lease_until < now`).
+pub(super) async fn next_due(ex: impl PgExecutor<'_>) -> StoreResult<Option<i64>> {
+    let due: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(due) FROM (
+             SELECT MIN(run_at) AS due FROM jobs WHERE state = 'queued'
+             UNION ALL
+             SELECT MIN(lease_until) + 1 FROM jobs WHERE state = 'running') AS dues",
+    )
+    .fetch_one(ex)
+    .await?;
+    Ok(due)
+}
+
+/// Hands the fenced job back to the queue, due at `run_at_ms`.
+pub(super) async fn reschedule(
+    ex: impl PgExecutor<'_>,
+    fence: JobFence,
+    run_at_ms: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = $1, lease_until = NULL, updated_at = $2
+         WHERE id = $3 AND lease_token = $4 AND state = 'running'",
+    )
+    .bind(run_at_ms)
+    .bind(now_ms)
+    .bind(fence.job_id.0)
+    .bind(fence.lease_token)
+    .execute(ex)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::LeaseLost(fence.job_id));
+    }
+    Ok(())
+}
+
+/// A row of `dns_attempts`.
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    id: i64,
+    request_id: i64,
+    server: String,
+    key_name: String,
+    message: String,
+    outcome: String,
+    rcode: Option<String>,
+    detail: Option<String>,
+    serial_after: Option<i64>,
+    started_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<AttemptRow> for DnsAttempt {
+    type Error = StoreError;
+
+    fn try_from(row: AttemptRow) -> StoreResult<Self> {
+        Ok(DnsAttempt {
+            id: row.id,
+            request_id: RequestId(row.request_id),
+            server: row.server,
+            key_name: row.key_name,
+            message: parse_json("dns_attempts.message", &row.message)?,
+            outcome: AttemptOutcome::parse(&row.outcome)
+                .map_err(|e| corrupt("dns_attempts.outcome", e))?,
+            rcode: row.rcode,
+            detail: row.detail,
+            serial_after: parse_serial("dns_attempts.serial_after", row.serial_after)?,
+            started_at: from_ms("dns_attempts.started_at", row.started_at)?,
+            finished_at: from_ms_opt("dns_attempts.finished_at", row.finished_at)?,
+        })
+    }
+}
+
+/// The write-ahead row of an UPDATE about to be sent.
+pub(super) struct NewAttempt<'a> {
+    pub request_id: RequestId,
+    pub server: &'a str,
+    pub key_name: &'a str,
+    pub message: &'a [String],
+    pub serial_before: Option<u32>,
+}
+
+/// Writes `attempt` as `sending`, if `fence` still holds the job (whose
+/// row then stays locked until the caller commits).
+pub(super) async fn begin_attempt(
+    conn: &mut PgConnection,
+    fence: JobFence,
+    attempt: NewAttempt<'_>,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    check_fence(&mut *conn, fence).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, serial_before,
+             started_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(attempt.request_id.0)
+    .bind(attempt.server)
+    .bind(attempt.key_name)
+    .bind(json_text(attempt.message)?)
+    .bind(AttemptOutcome::Sending.as_str())
+    .bind(attempt.serial_before.map(i64::from))
+    .bind(now_ms)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// How an attempt ended.
+pub(super) struct AttemptEnd<'a> {
+    pub outcome: AttemptOutcome,
+    pub rcode: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub serial_after: Option<u32>,
+}
+
+pub(super) async fn finish_attempt(
+    ex: impl PgExecutor<'_>,
+    id: i64,
+    end: AttemptEnd<'_>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE dns_attempts SET outcome = $1, rcode = $2, detail = $3, serial_after = $4,
+             finished_at = $5
+         WHERE id = $6",
+    )
+    .bind(end.outcome.as_str())
+    .bind(end.rcode)
+    .bind(end.detail)
+    .bind(end.serial_after.map(i64::from))
+    .bind(now_ms)
+    .bind(id)
+    .execute(ex)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound("attempt"));
+    }
+    Ok(())
+}
+
+/// What the audit entry of an attempt's end repeats from its start.
+pub(super) struct AttemptStart {
+    pub request_id: RequestId,
+    pub server: String,
+    pub key_name: String,
+    pub serial_before: Option<i64>,
+    pub started_at_ms: i64,
+}
+
+pub(super) async fn attempt(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<AttemptStart> {
+    let row: Option<(i64, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT request_id, server, key_name, serial_before, started_at FROM dns_attempts
+         WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    let (request_id, server, key_name, serial_before, started_at_ms) =
+        row.ok_or(StoreError::NotFound("attempt"))?;
+    Ok(AttemptStart {
+        request_id: RequestId(request_id),
+        server,
+        key_name,
+        serial_before,
+        started_at_ms,
+    })
+}
+
+/// A request's attempts, oldest first.
+pub(super) async fn attempts(
+    ex: impl PgExecutor<'_>,
+    request_id: RequestId,
+) -> StoreResult<Vec<DnsAttempt>> {
+    let rows: Vec<AttemptRow> = sqlx::query_as(
+        "SELECT id, request_id, server, key_name, message, outcome, rcode, detail, serial_after,
+             started_at, finished_at
+         FROM dns_attempts WHERE request_id = $1 ORDER BY id",
+    )
+    .bind(request_id.0)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(DnsAttempt::try_from).collect()
+}
+
+/// A row of `server_checks`.
+#[derive(sqlx::FromRow)]
+struct CheckRow {
+    server: String,
+    report: String,
+    matches: bool,
+    checked_at: i64,
+}
+
+impl TryFrom<CheckRow> for ServerCheck {
+    type Error = StoreError;
+
+    fn try_from(row: CheckRow) -> StoreResult<Self> {
+        Ok(ServerCheck {
+            server: row.server,
+            report: parse_json("server_checks.report", &row.report)?,
+            matches: row.matches,
+            checked_at: from_ms("server_checks.checked_at", row.checked_at)?,
+        })
+    }
+}
+
+/// Replaces each server's latest answer.
+pub(super) async fn record_checks(
+    conn: &mut PgConnection,
+    request_id: RequestId,
+    checks: &[ServerCheck],
+) -> StoreResult<()> {
+    for check in checks {
+        sqlx::query(
+            "INSERT INTO server_checks (request_id, server, report, matches, checked_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (request_id, server) DO UPDATE SET
+                 report = excluded.report, matches = excluded.matches, checked_at = excluded.checked_at",
+        )
+        .bind(request_id.0)
+        .bind(&check.server)
+        .bind(json_text(&check.report)?)
+        .bind(check.matches)
+        .bind(to_ms(check.checked_at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Each server's latest answer, by server (bytewise, as SQLite orders).
+pub(super) async fn checks(
+    ex: impl PgExecutor<'_>,
+    request_id: RequestId,
+) -> StoreResult<Vec<ServerCheck>> {
+    let rows: Vec<CheckRow> = sqlx::query_as(
+        "SELECT server, report, matches, checked_at FROM server_checks
+         WHERE request_id = $1 ORDER BY server COLLATE \"C\"",
+    )
+    .bind(request_id.0)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(ServerCheck::try_from).collect()
+}

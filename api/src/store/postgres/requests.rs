@@ -1,0 +1,537 @@
+//! Requests in PostgreSQL: filing, reading, listing, and every change of
+//! state with its transition row.
+//!
+//! Functions that write take a connection already inside the caller's
+//! write transaction (which holds the store's write lock), so a state
+//! change, its transition, its job and its catalogue entry commit together
+//! or not at all.
+
+use serde::Serialize;
+use sqlx::{PgConnection, PgExecutor};
+
+use super::jobs;
+use crate::model::{
+    Actor, AgencyId, Letter, RequestId, RequestState, SubdomainRequest, Transition, UserId,
+};
+use crate::store::codec::{
+    corrupt, date_text, db_error, from_ms, from_ms_opt, like_escape, parse_date, parse_json,
+    parse_serial, parse_text, to_ms,
+};
+use crate::store::{
+    NewRequest, Page, RequestFilter, RequestRevision, StateChange, StoreError, StoreResult,
+};
+
+/// The columns of `requests` that [`RequestRow`] reads, in a macro so
+/// that queries stay `&'static str` literals built with `concat!`.
+macro_rules! request_columns {
+    () => {
+        "id, reference, agency_id, kind, name, records, previous_records, purpose, \
+         letter_number, letter_date, letter_sha256, letter_size, confirmation_sha256, \
+         confirmation_size, state, state_reason, version, submitted_by, submitted_at, due_at, \
+         due_uncertain, approved_digest, serial_after, verify_deadline, updated_at"
+    };
+}
+
+/// The filter of [`list`]: `$1` agency, `$2` state, `$3` LIKE pattern;
+/// a NULL parameter leaves its condition out. The pattern ignores ASCII
+/// case (`ILIKE`), as SQLite's `LIKE` does.
+macro_rules! list_filter {
+    () => {
+        "WHERE ($1::BIGINT IS NULL OR agency_id = $1) AND ($2::TEXT IS NULL OR state = $2) \
+         AND ($3::TEXT IS NULL OR name ILIKE $3 ESCAPE '\\')"
+    };
+}
+
+/// `RequestState::OPEN` as text, bound as a `text[]` where SQL asks
+/// `state = ANY($n)`, so the list of open states is written once, in the
+/// model (and in the partial unique index, which must be literal; a test
+/// checks that the two agree).
+pub(super) fn open_states() -> Vec<&'static str> {
+    RequestState::OPEN.iter().map(|s| s.as_str()).collect()
+}
+
+/// `value` as JSON text, byte for byte what SQLite's `Json` binding
+/// writes (the columns are TEXT, not JSONB, so that they read back as
+/// written). Fails as that binding does, with an encoding error.
+pub(super) fn json_text<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))
+}
+
+/// A row of `requests`.
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: i64,
+    reference: String,
+    agency_id: i64,
+    kind: String,
+    name: String,
+    records: String,
+    previous_records: String,
+    purpose: String,
+    letter_number: String,
+    letter_date: String,
+    letter_sha256: Option<String>,
+    letter_size: Option<i64>,
+    confirmation_sha256: Option<String>,
+    confirmation_size: Option<i64>,
+    state: String,
+    state_reason: Option<String>,
+    version: i64,
+    submitted_by: i64,
+    submitted_at: i64,
+    due_at: i64,
+    due_uncertain: bool,
+    approved_digest: Option<String>,
+    serial_after: Option<i64>,
+    verify_deadline: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<RequestRow> for SubdomainRequest {
+    type Error = StoreError;
+
+    fn try_from(row: RequestRow) -> StoreResult<Self> {
+        let letter = stored_letter("requests.letter_sha256", row.letter_sha256, row.letter_size)?;
+        let confirmation = stored_letter(
+            "requests.confirmation_sha256",
+            row.confirmation_sha256,
+            row.confirmation_size,
+        )?;
+        Ok(SubdomainRequest {
+            id: RequestId(row.id),
+            reference: row.reference,
+            agency_id: AgencyId(row.agency_id),
+            kind: parse_text("requests.kind", &row.kind)?,
+            name: row.name,
+            records: parse_json("requests.records", &row.records)?,
+            previous_records: parse_json("requests.previous_records", &row.previous_records)?,
+            purpose: row.purpose,
+            letter_number: row.letter_number,
+            letter_date: parse_date("requests.letter_date", &row.letter_date)?,
+            letter,
+            confirmation,
+            state: parse_text("requests.state", &row.state)?,
+            state_reason: row.state_reason,
+            version: row.version,
+            submitted_by: UserId(row.submitted_by),
+            submitted_at: from_ms("requests.submitted_at", row.submitted_at)?,
+            due_at: from_ms("requests.due_at", row.due_at)?,
+            due_uncertain: row.due_uncertain,
+            approved_digest: row.approved_digest,
+            serial_after: parse_serial("requests.serial_after", row.serial_after)?,
+            verify_deadline: from_ms_opt("requests.verify_deadline", row.verify_deadline)?,
+            updated_at: from_ms("requests.updated_at", row.updated_at)?,
+        })
+    }
+}
+
+/// A stored PDF's hash and size, which are set together or not at all.
+pub(super) fn stored_letter(
+    column: &'static str,
+    sha256: Option<String>,
+    size: Option<i64>,
+) -> StoreResult<Option<Letter>> {
+    match (sha256, size) {
+        (Some(sha256), Some(size)) => Ok(Some(Letter { sha256, size })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(column, "hash and size must be set together")),
+    }
+}
+
+fn convert_all(rows: Vec<RequestRow>) -> StoreResult<Vec<SubdomainRequest>> {
+    rows.into_iter().map(SubdomainRequest::try_from).collect()
+}
+
+/// A row of `request_transitions` with the actor's username.
+#[derive(sqlx::FromRow)]
+struct TransitionRow {
+    from_state: Option<String>,
+    to_state: String,
+    actor_id: Option<i64>,
+    actor_name: Option<String>,
+    note: Option<String>,
+    at: i64,
+}
+
+impl TryFrom<TransitionRow> for Transition {
+    type Error = StoreError;
+
+    fn try_from(row: TransitionRow) -> StoreResult<Self> {
+        Ok(Transition {
+            from: row
+                .from_state
+                .map(|s| parse_text("request_transitions.from_state", &s))
+                .transpose()?,
+            to: parse_text("request_transitions.to_state", &row.to_state)?,
+            actor: row
+                .actor_id
+                .map_or(Actor::System, |id| Actor::User(UserId(id))),
+            actor_name: row.actor_name,
+            note: row.note,
+            at: from_ms("request_transitions.at", row.at)?,
+        })
+    }
+}
+
+pub(super) async fn fetch(
+    ex: impl PgExecutor<'_>,
+    id: RequestId,
+) -> StoreResult<Option<SubdomainRequest>> {
+    let row: Option<RequestRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM requests WHERE id = $1"
+    ))
+    .bind(id.0)
+    .fetch_optional(ex)
+    .await?;
+    row.map(SubdomainRequest::try_from).transpose()
+}
+
+/// [`fetch`] for a request the caller has just written.
+pub(super) async fn fetch_written(
+    conn: &mut PgConnection,
+    id: RequestId,
+) -> StoreResult<SubdomainRequest> {
+    fetch(conn, id)
+        .await?
+        .ok_or(StoreError::NotFound("request"))
+}
+
+/// The open request holding `name`, if any.
+pub(super) async fn open_for_name(
+    ex: impl PgExecutor<'_>,
+    name: &str,
+) -> StoreResult<Option<SubdomainRequest>> {
+    let row: Option<RequestRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM requests WHERE name = $1 AND state = ANY($2)
+          ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(name)
+    .bind(open_states())
+    .fetch_optional(ex)
+    .await?;
+    row.map(SubdomainRequest::try_from).transpose()
+}
+
+/// Files a request: its reference, its row and its first transition.
+///
+/// The per-year counter is one upsert; the caller's write transaction
+/// holds the store's write lock, and the upsert locks the counter's row
+/// besides, so no two requests get the same reference.
+pub(super) async fn insert(conn: &mut PgConnection, new: &NewRequest) -> StoreResult<RequestId> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO reference_counters (year, last) VALUES ($1, 1)
+         ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1
+         RETURNING last",
+    )
+    .bind(i64::from(new.reference_year))
+    .fetch_one(&mut *conn)
+    .await?;
+    let reference = format!("DNS/{}/{seq:06}", new.reference_year);
+    let submitted_at = to_ms(new.submitted_at);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO requests (reference, agency_id, kind, name, records, previous_records, purpose,
+             letter_number, letter_date, state, version, submitted_by, submitted_at, due_at,
+             due_uncertain, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15)
+         RETURNING id",
+    )
+    .bind(&reference)
+    .bind(new.agency_id.0)
+    .bind(new.kind.as_str())
+    .bind(&new.name)
+    .bind(json_text(&new.records)?)
+    .bind(json_text(&new.previous_records)?)
+    .bind(&new.purpose)
+    .bind(&new.letter_number)
+    .bind(date_text(new.letter_date))
+    .bind(RequestState::Submitted.as_str())
+    .bind(new.submitted_by.0)
+    .bind(submitted_at)
+    .bind(to_ms(new.due_at))
+    .bind(new.due_uncertain)
+    .bind(submitted_at)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let id = RequestId(id);
+    insert_transition(
+        conn,
+        id,
+        None,
+        RequestState::Submitted,
+        Actor::User(new.submitted_by),
+        None,
+        submitted_at,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Appends one step to a request's history.
+async fn insert_transition(
+    ex: impl PgExecutor<'_>,
+    id: RequestId,
+    from: Option<RequestState>,
+    to: RequestState,
+    actor: Actor,
+    note: Option<&str>,
+    at_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO request_transitions (request_id, from_state, to_state, actor_id, note, at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.0)
+    .bind(from.map(RequestState::as_str))
+    .bind(to.as_str())
+    .bind(actor.user_id().map(|u| u.0))
+    .bind(note)
+    .bind(at_ms)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Why a conditional update of request `id` changed no row: it does not
+/// exist, it is not in `expected` (checked first, as the more telling
+/// answer), or its version moved on.
+async fn explain_miss(
+    conn: &mut PgConnection,
+    id: RequestId,
+    expected: RequestState,
+    expected_version: Option<i64>,
+) -> StoreError {
+    let row: Result<Option<(String, i64)>, sqlx::Error> =
+        sqlx::query_as("SELECT state, version FROM requests WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await;
+    let (state, version) = match row {
+        Ok(Some(row)) => row,
+        Ok(None) => return StoreError::NotFound("request"),
+        Err(e) => return e.into(),
+    };
+    let actual = match parse_text::<RequestState>("requests.state", &state) {
+        Ok(actual) => actual,
+        Err(e) => return e,
+    };
+    match expected_version {
+        _ if actual != expected => StoreError::StateMismatch { expected, actual },
+        Some(expected) if expected != version => StoreError::VersionMismatch {
+            expected,
+            actual: version,
+        },
+        // The row matched after all: only possible if it changed between
+        // the two statements, which the write lock rules out.
+        _ => StoreError::StateMismatch { expected, actual },
+    }
+}
+
+/// Applies `change` with its transition row and job effect. The job is
+/// checked first, so a worker that lost its lease changes nothing.
+pub(super) async fn apply_change(
+    conn: &mut PgConnection,
+    change: &StateChange,
+    now_ms: i64,
+) -> StoreResult<()> {
+    if !change.from.can_become(change.to) {
+        return Err(StoreError::IllegalTransition {
+            from: change.from,
+            to: change.to,
+        });
+    }
+    jobs::apply_effect(conn, change.request_id, change.job, now_ms).await?;
+    let changed = sqlx::query(
+        "UPDATE requests SET state = $1, version = version + 1, updated_at = $2, state_reason = $3,
+             approved_digest = COALESCE($4, approved_digest),
+             serial_after = COALESCE($5, serial_after),
+             verify_deadline = COALESCE($6, verify_deadline)
+         WHERE id = $7 AND state = $8 AND ($9::BIGINT IS NULL OR version = $9)",
+    )
+    .bind(change.to.as_str())
+    .bind(now_ms)
+    .bind(change.reason.as_deref())
+    .bind(change.approved_digest.as_deref())
+    .bind(change.serial_after.map(i64::from))
+    .bind(change.verify_deadline.map(to_ms))
+    .bind(change.request_id.0)
+    .bind(change.from.as_str())
+    .bind(change.expected_version)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(explain_miss(
+            conn,
+            change.request_id,
+            change.from,
+            change.expected_version,
+        )
+        .await);
+    }
+    insert_transition(
+        conn,
+        change.request_id,
+        Some(change.from),
+        change.to,
+        change.actor,
+        change.note.as_deref(),
+        now_ms,
+    )
+    .await
+}
+
+/// Records the letter of a request still with its agency
+/// (`submitted` or `revision_requested`).
+pub(super) async fn attach_letter(
+    conn: &mut PgConnection,
+    id: RequestId,
+    letter: &Letter,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE requests SET letter_sha256 = $1, letter_size = $2, version = version + 1, updated_at = $3
+         WHERE id = $4 AND state IN ($5, $6)",
+    )
+    .bind(&letter.sha256)
+    .bind(letter.size)
+    .bind(now_ms)
+    .bind(id.0)
+    .bind(RequestState::Submitted.as_str())
+    .bind(RequestState::RevisionRequested.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        // The contract names `submitted` as the expected state of both.
+        return Err(explain_miss(conn, id, RequestState::Submitted, None).await);
+    }
+    Ok(())
+}
+
+/// Records the confirmation letter of a request going active, inside the
+/// activation's transaction (which bumps the version).
+pub(super) async fn record_confirmation(
+    ex: impl PgExecutor<'_>,
+    id: RequestId,
+    letter: &Letter,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE requests SET confirmation_sha256 = $1, confirmation_size = $2 WHERE id = $3",
+    )
+    .bind(&letter.sha256)
+    .bind(letter.size)
+    .bind(id.0)
+    .execute(ex)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound("request"));
+    }
+    Ok(())
+}
+
+/// Replaces a request's content, moves its due time by the pause, and
+/// sends it back to `submitted`. The attached letter file, if any, stays:
+/// the agency replaces it with `attach_letter` when it changes.
+///
+/// The transition is dated `revision.resubmitted_at`, the instant the
+/// pause was measured to, so that the timeline and the moved due time
+/// agree; `updated_at` is the time of the write, as for every change.
+pub(super) async fn revise(
+    conn: &mut PgConnection,
+    id: RequestId,
+    revision: &RequestRevision,
+    actor: Actor,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let (from, to) = (RequestState::RevisionRequested, RequestState::Submitted);
+    // 2^63 ms is 292 million years: saturating never changes a real pause.
+    let paused_ms = i64::try_from(revision.paused.as_millis()).unwrap_or(i64::MAX);
+    let changed = sqlx::query(
+        "UPDATE requests SET records = $1, previous_records = $2, purpose = $3, letter_number = $4,
+             letter_date = $5, state = $6, state_reason = NULL, version = version + 1, updated_at = $7,
+             due_at = $8, due_uncertain = $9, paused_working_ms = paused_working_ms + $10
+         WHERE id = $11 AND state = $12",
+    )
+    .bind(json_text(&revision.records)?)
+    .bind(json_text(&revision.previous_records)?)
+    .bind(&revision.purpose)
+    .bind(&revision.letter_number)
+    .bind(date_text(revision.letter_date))
+    .bind(to.as_str())
+    .bind(now_ms)
+    .bind(to_ms(revision.due_at))
+    .bind(revision.due_uncertain)
+    .bind(paused_ms)
+    .bind(id.0)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .rows_affected();
+    if changed == 0 {
+        return Err(explain_miss(conn, id, from, None).await);
+    }
+    let at_ms = to_ms(revision.resubmitted_at);
+    insert_transition(conn, id, Some(from), to, actor, None, at_ms).await
+}
+
+/// A page of requests, newest first, with the total under the same
+/// filter. Both queries should run in one read transaction (one
+/// `REPEATABLE READ` snapshot) so that the total matches the page.
+pub(super) async fn list(
+    conn: &mut PgConnection,
+    filter: &RequestFilter,
+) -> StoreResult<Page<SubdomainRequest>> {
+    let agency = filter.agency_id.map(|a| a.0);
+    let state = filter.state.map(RequestState::as_str);
+    let pattern = filter
+        .name
+        .as_deref()
+        .map(|n| format!("%{}%", like_escape(n)));
+    let rows: Vec<RequestRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM requests ",
+        list_filter!(),
+        " ORDER BY id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(agency)
+    .bind(state)
+    .bind(pattern.as_deref())
+    .bind(filter.limit.max(0))
+    .bind(filter.offset.max(0))
+    .fetch_all(&mut *conn)
+    .await?;
+    let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM requests ", list_filter!()))
+        .bind(agency)
+        .bind(state)
+        .bind(pattern.as_deref())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Page {
+        items: convert_all(rows)?,
+        total,
+    })
+}
+
+/// A request's history, oldest first.
+pub(super) async fn transitions(
+    ex: impl PgExecutor<'_>,
+    id: RequestId,
+) -> StoreResult<Vec<Transition>> {
+    let rows: Vec<TransitionRow> = sqlx::query_as(
+        "SELECT t.from_state, t.to_state, t.actor_id, u.username AS actor_name, t.note, t.at
+         FROM request_transitions t LEFT JOIN users u ON u.id = t.actor_id
+         WHERE t.request_id = $1 ORDER BY t.id",
+    )
+    .bind(id.0)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Transition::try_from).collect()
+}

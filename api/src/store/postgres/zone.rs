@@ -1,0 +1,422 @@
+//! Zone history and drift in PostgreSQL: name versions written with the
+//! change that makes them, drift findings kept one open per fingerprint.
+
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgExecutor};
+
+use super::audit;
+use crate::audit::{AuditAction, AuditActor, AuditEvent};
+use crate::model::{
+    AgencyId, DriftFinding, DriftRun, DriftState, NameVersion, RequestId, SubdomainRequest, UserId,
+    VersionSource,
+};
+use crate::store::codec::{from_ms, from_ms_opt, parse_json, parse_serial, parse_text};
+use crate::store::{ImportedName, NewFinding, StoreError, StoreResult};
+
+/// Writes the version an activated request made.
+pub(super) async fn version_from_request(
+    conn: &mut PgConnection,
+    request: &SubdomainRequest,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let approver: Option<i64> = sqlx::query_scalar(
+        "SELECT actor_id FROM request_transitions
+         WHERE request_id = $1 AND to_state = 'approved' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(request.id.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    insert_version(
+        conn,
+        &request.name,
+        Some(request.agency_id),
+        &request.records,
+        VersionSource::Request,
+        Some(request.id),
+        approver.map(UserId),
+        request.serial_after,
+        now_ms,
+    )
+    .await
+}
+
+/// Writes the first version of a name imported from the zone at `serial`.
+pub(super) async fn version_imported(
+    conn: &mut PgConnection,
+    name: &ImportedName,
+    serial: Option<u32>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    insert_version(
+        conn,
+        &name.name,
+        name.agency_id,
+        &name.records,
+        VersionSource::Imported,
+        None,
+        None,
+        serial,
+        now_ms,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_version(
+    conn: &mut PgConnection,
+    name: &str,
+    agency_id: Option<AgencyId>,
+    records: &[provisioner::record::RecordInput],
+    source: VersionSource,
+    request_id: Option<RequestId>,
+    approved_by: Option<UserId>,
+    serial: Option<u32>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO name_versions (name, agency_id, records, source, request_id, approved_by,
+             serial, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(name)
+    .bind(agency_id.map(|a| a.0))
+    .bind(records_json(records)?)
+    .bind(source.as_str())
+    .bind(request_id.map(|r| r.0))
+    .bind(approved_by.map(|u| u.0))
+    .bind(serial.map(i64::from))
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A record list as the JSON text stored in a TEXT column (not JSONB):
+/// compact, as SQLite's `Json` encoding writes it, and failing as that
+/// encoding would.
+fn records_json(records: &[provisioner::record::RecordInput]) -> Result<String, sqlx::Error> {
+    serde_json::to_string(records).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    id: i64,
+    name: String,
+    agency_id: Option<i64>,
+    records: String,
+    source: String,
+    request_id: Option<i64>,
+    approved_by: Option<String>,
+    serial: Option<i64>,
+    at: i64,
+}
+
+/// Every version of `name`, oldest first.
+pub(super) async fn history(ex: impl PgExecutor<'_>, name: &str) -> StoreResult<Vec<NameVersion>> {
+    let rows: Vec<VersionRow> = sqlx::query_as(
+        "SELECT v.id, v.name, v.agency_id, v.records, v.source, v.request_id,
+             u.username AS approved_by, v.serial, v.at
+         FROM name_versions v LEFT JOIN users u ON u.id = v.approved_by
+         WHERE v.name = $1 ORDER BY v.id",
+    )
+    .bind(name)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(NameVersion {
+                id: row.id,
+                name: row.name,
+                agency_id: row.agency_id.map(AgencyId),
+                records: parse_json("name_versions.records", &row.records)?,
+                source: parse_text("name_versions.source", &row.source)?,
+                request_id: row.request_id.map(RequestId),
+                approved_by: row.approved_by,
+                serial: parse_serial("name_versions.serial", row.serial)?,
+                at: from_ms("name_versions.at", row.at)?,
+            })
+        })
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct FindingRow {
+    id: i64,
+    subject: String,
+    kind: String,
+    detail: String,
+    state: String,
+    first_seen_at: i64,
+    last_seen_at: i64,
+    closed_at: Option<i64>,
+    note: Option<String>,
+}
+
+impl TryFrom<FindingRow> for DriftFinding {
+    type Error = StoreError;
+
+    fn try_from(row: FindingRow) -> StoreResult<Self> {
+        Ok(DriftFinding {
+            id: row.id,
+            subject: row.subject,
+            kind: row.kind,
+            detail: parse_json::<Value>("drift_findings.detail", &row.detail)?,
+            state: parse_text("drift_findings.state", &row.state)?,
+            first_seen_at: from_ms("drift_findings.first_seen_at", row.first_seen_at)?,
+            last_seen_at: from_ms("drift_findings.last_seen_at", row.last_seen_at)?,
+            closed_at: from_ms_opt("drift_findings.closed_at", row.closed_at)?,
+            note: row.note,
+        })
+    }
+}
+
+macro_rules! finding_columns {
+    () => {
+        "id, subject, kind, detail, state, first_seen_at, last_seen_at, closed_at, note"
+    };
+}
+
+/// Records a run's findings: new ones are opened (and audited), ones seen
+/// again are touched, open ones not seen any more are cleared (and
+/// audited). Returns the findings opened by this run.
+pub(super) async fn record_run(
+    conn: &mut PgConnection,
+    primary_serial: Option<u32>,
+    findings: &[NewFinding],
+    now_ms: i64,
+) -> StoreResult<Vec<DriftFinding>> {
+    let mut opened = Vec::new();
+    for finding in findings {
+        let touched = sqlx::query(
+            "UPDATE drift_findings SET last_seen_at = $1 WHERE fingerprint = $2 AND state = 'open'",
+        )
+        .bind(now_ms)
+        .bind(&finding.fingerprint)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if touched > 0 {
+            continue;
+        }
+        let row: FindingRow = sqlx::query_as(concat!(
+            "INSERT INTO drift_findings (subject, kind, detail, fingerprint, state, first_seen_at,
+                 last_seen_at)
+             VALUES ($1, $2, $3, $4, 'open', $5, $5) RETURNING ",
+            finding_columns!()
+        ))
+        .bind(&finding.subject)
+        .bind(&finding.kind)
+        .bind(crate::audit::canonical_json(&finding.detail))
+        .bind(&finding.fingerprint)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await?;
+        let found = DriftFinding::try_from(row)?;
+        let mut event = AuditEvent::new(AuditAction::DriftFound, AuditActor::System)
+            .with_detail(json!({ "finding": found.id, "difference": found.detail }));
+        event.name = Some(found.subject.clone());
+        audit::append(conn, &event, now_ms).await?;
+        opened.push(found);
+    }
+    let gone: Vec<FindingRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        finding_columns!(),
+        " FROM drift_findings WHERE state = 'open' AND last_seen_at < $1"
+    ))
+    .bind(now_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in gone {
+        sqlx::query("UPDATE drift_findings SET state = 'cleared', closed_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(row.id)
+            .execute(&mut *conn)
+            .await?;
+        let mut event = AuditEvent::new(AuditAction::DriftCleared, AuditActor::System)
+            .with_detail(json!({ "finding": row.id, "note": "the zone no longer shows it" }));
+        event.name = Some(row.subject);
+        audit::append(conn, &event, now_ms).await?;
+    }
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drift_findings WHERE state = 'open'")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO drift_runs (at, primary_serial, findings) VALUES ($1, $2, $3)")
+        .bind(now_ms)
+        .bind(primary_serial.map(i64::from))
+        .bind(open)
+        .execute(&mut *conn)
+        .await?;
+    Ok(opened)
+}
+
+/// Records a run that could not compare (the zone could not be read).
+pub(super) async fn record_failed_run(
+    conn: &mut PgConnection,
+    error: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drift_findings WHERE state = 'open'")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO drift_runs (at, findings, error) VALUES ($1, $2, $3)")
+        .bind(now_ms)
+        .bind(open)
+        .bind(error)
+        .execute(&mut *conn)
+        .await?;
+    let event = AuditEvent::new(AuditAction::DriftFailed, AuditActor::System)
+        .with_detail(json!({ "error": error }));
+    audit::append(conn, &event, now_ms).await?;
+    Ok(())
+}
+
+/// Findings, newest first; only open ones when `open_only`.
+pub(super) async fn findings(
+    ex: impl PgExecutor<'_>,
+    open_only: bool,
+) -> StoreResult<Vec<DriftFinding>> {
+    let rows: Vec<FindingRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        finding_columns!(),
+        " FROM drift_findings WHERE ($1 = FALSE OR state = 'open') ORDER BY id DESC LIMIT 500"
+    ))
+    .bind(open_only)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(DriftFinding::try_from).collect()
+}
+
+/// The latest run.
+pub(super) async fn last_run(ex: impl PgExecutor<'_>) -> StoreResult<Option<DriftRun>> {
+    let row: Option<(i64, Option<i64>, i64, Option<String>)> = sqlx::query_as(
+        "SELECT at, primary_serial, findings, error FROM drift_runs ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(ex)
+    .await?;
+    row.map(|(at, serial, findings, error)| {
+        Ok(DriftRun {
+            at: from_ms("drift_runs.at", at)?,
+            primary_serial: parse_serial("drift_runs.primary_serial", serial)?,
+            findings,
+            error,
+        })
+    })
+    .transpose()
+}
+
+/// Settles an open finding about a managed name by recording `records`
+/// (what the zone holds) as the name's new version.
+pub(super) async fn adopt(
+    conn: &mut PgConnection,
+    id: i64,
+    records: &[provisioner::record::RecordInput],
+    serial: Option<u32>,
+    by: UserId,
+    note: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<DriftFinding> {
+    let finding = open_changed_finding(conn, id).await?;
+    // The outer None: no such name; the inner: an unassigned imported name.
+    let agency: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT agency_id FROM subdomains WHERE name = $1")
+            .bind(&finding.subject)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let agency = agency
+        .ok_or(StoreError::NotFound("subdomain"))?
+        .map(AgencyId);
+    sqlx::query("UPDATE subdomains SET records = $1, updated_at = $2 WHERE name = $3")
+        .bind(records_json(records)?)
+        .bind(now_ms)
+        .bind(&finding.subject)
+        .execute(&mut *conn)
+        .await?;
+    insert_version(
+        conn,
+        &finding.subject,
+        agency,
+        records,
+        VersionSource::Adopted,
+        None,
+        Some(by),
+        serial,
+        now_ms,
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE drift_findings SET state = 'adopted', closed_at = $1, closed_by = $2, note = $3
+         WHERE id = $4",
+    )
+    .bind(now_ms)
+    .bind(by.0)
+    .bind(note)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let mut event = AuditEvent::new(AuditAction::DriftAdopted, AuditActor::User(by))
+        .with_detail(json!({ "finding": id, "records": records, "serial": serial, "note": note }));
+    event.name = Some(finding.subject.clone());
+    event.agency_id = agency;
+    audit::append(conn, &event, now_ms).await?;
+    Ok(DriftFinding {
+        state: DriftState::Adopted,
+        closed_at: Some(from_ms("drift_findings.closed_at", now_ms)?),
+        note: note.map(str::to_owned),
+        ..finding
+    })
+}
+
+/// An open finding about a changed managed name, or "not found".
+pub(super) async fn open_changed_finding(
+    conn: &mut PgConnection,
+    id: i64,
+) -> StoreResult<DriftFinding> {
+    let row: Option<FindingRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        finding_columns!(),
+        " FROM drift_findings WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let finding = DriftFinding::try_from(row.ok_or(StoreError::NotFound("drift finding"))?)?;
+    if finding.state != DriftState::Open || finding.kind != "changed" {
+        return Err(StoreError::NotFound(
+            "open drift finding about a managed name",
+        ));
+    }
+    Ok(finding)
+}
+
+/// Closes `finding` as restored by request `request_id`, audited.
+pub(super) async fn close_restored(
+    conn: &mut PgConnection,
+    finding: DriftFinding,
+    request_id: RequestId,
+    by: UserId,
+    note: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<DriftFinding> {
+    sqlx::query(
+        "UPDATE drift_findings SET state = 'restored', closed_at = $1, closed_by = $2, note = $3,
+             request_id = $4
+         WHERE id = $5",
+    )
+    .bind(now_ms)
+    .bind(by.0)
+    .bind(note)
+    .bind(request_id.0)
+    .bind(finding.id)
+    .execute(&mut *conn)
+    .await?;
+    let event = AuditEvent::new(AuditAction::DriftRestored, AuditActor::User(by))
+        .with_detail(json!({ "finding": finding.id, "request_id": request_id.0, "note": note }));
+    audit::append_for_request(conn, request_id, event, now_ms).await?;
+    Ok(DriftFinding {
+        state: DriftState::Restored,
+        closed_at: Some(from_ms("drift_findings.closed_at", now_ms)?),
+        note: note.map(str::to_owned),
+        ..finding
+    })
+}
