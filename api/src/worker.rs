@@ -140,14 +140,20 @@ async fn provision(
     let target = &app.target;
     let timeout = app.timing.dns_timeout;
 
-    // An earlier attempt whose outcome we never learned (a crash while
-    // sending, a lost answer) may have been applied: read the zone before
-    // sending again.
+    // An earlier attempt may have been applied: one whose outcome we never
+    // learned (a crash while sending, a lost answer), or one the primary
+    // accepted whose holder died before the request moved on to
+    // `verifying` (another instance takes the job over after the lease).
+    // Read the zone before sending again: a second UPDATE would fail its
+    // prerequisites against our own change.
     let attempts = app.store.attempts(request.id).await?;
-    let uncertain = attempts
-        .last()
-        .is_some_and(|a| matches!(a.outcome, AttemptOutcome::Sending | AttemptOutcome::Unknown));
-    if uncertain {
+    let maybe_applied = attempts.last().is_some_and(|a| {
+        matches!(
+            a.outcome,
+            AttemptOutcome::Sending | AttemptOutcome::Unknown | AttemptOutcome::Accepted
+        )
+    });
+    if maybe_applied {
         let keys = questions_for(&planned.name, &[&planned.before, &planned.after]);
         match observe(target.primary, &keys, timeout).await {
             Ok(now) if holds_exactly(&now, &planned.after, &keys) => {
