@@ -10,25 +10,24 @@ use std::process::Output;
 
 use common::Site;
 
+common::on_both_databases!(
+    user_add_reads_a_password_from_stdin_and_refuses_a_short_one,
+    users_without_stdin_stay_token_only_as_before,
+    passwords_are_set_and_users_disabled_from_the_console,
+);
+
 const PASSWORD: &str = "kapuas-river-2026";
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// One column of the database, read as someone with the file would.
+/// One column of the database, read as someone with access to it would.
 fn column(site: &Site, sql: &str) -> Vec<String> {
-    let db = rusqlite::Connection::open(site.data_dir().join("dnsdesk.db")).unwrap();
-    let mut statement = db.prepare(sql).unwrap();
-    statement
-        .query_map([], |row| row.get::<_, Option<String>>(0))
-        .unwrap()
-        .map(|v| v.unwrap().unwrap_or_default())
-        .collect()
+    site.column(sql)
 }
 
-#[test]
-fn user_add_reads_a_password_from_stdin_and_refuses_a_short_one() {
+async fn user_add_reads_a_password_from_stdin_and_refuses_a_short_one() {
     let site = Site::new();
     let out = site.cli_stdin(
         &["user", "add", "boss", "--role", "admin", "--password-stdin"],
@@ -75,8 +74,7 @@ fn user_add_reads_a_password_from_stdin_and_refuses_a_short_one() {
     );
 }
 
-#[test]
-fn users_without_stdin_stay_token_only_as_before() {
+async fn users_without_stdin_stay_token_only_as_before() {
     let site = Site::new();
     // As tests/common does it: `--username`, no stdin, no terminal.
     let token = site.staff("reviewer1", "reviewer");
@@ -96,8 +94,7 @@ fn users_without_stdin_stay_token_only_as_before() {
     assert!(!both.status.success(), "one username only");
 }
 
-#[test]
-fn passwords_are_set_and_users_disabled_from_the_console() {
+async fn passwords_are_set_and_users_disabled_from_the_console() {
     let site = Site::new();
     site.cli(&["user", "add", "--username", "clerk", "--role", "reviewer"]);
 

@@ -11,18 +11,20 @@ mod common;
 use common::Site;
 use serde_json::{Value, json};
 
+common::on_both_databases!(
+    a_requests_whole_story_is_in_the_log_for_network_admins_only,
+    an_edited_entry_is_named_by_verify,
+    removed_last_entries_are_caught_by_the_checkpoint,
+);
+
 fn a_record(ip: &str) -> Value {
     json!([{ "type": "A", "value": ip, "ttl": 300 }])
 }
 
-/// The database as someone with the file (and sqlite3) would change it:
-/// the triggers that stop dnsdesk's own code are dropped first.
+/// The database as someone with full access would change it: the
+/// triggers that stop dnsdesk's own code are taken away first.
 fn tamper(site: &Site, sql: &str) {
-    let db = rusqlite::Connection::open(site.data_dir().join("dnsdesk.db")).unwrap();
-    db.execute_batch(&format!(
-        "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}"
-    ))
-    .unwrap();
+    site.tamper(sql);
 }
 
 /// `dnsdesk audit verify`: success and what it printed.
@@ -36,7 +38,6 @@ fn verify(site: &Site) -> (bool, String) {
     (out.status.success(), text)
 }
 
-#[tokio::test]
 async fn a_requests_whole_story_is_in_the_log_for_network_admins_only() {
     let site = Site::new();
     let pd = site.pd("DISDIK");
@@ -180,7 +181,6 @@ async fn a_requests_whole_story_is_in_the_log_for_network_admins_only() {
     assert!(ok && text.contains("audit log intact"), "{text}");
 }
 
-#[tokio::test]
 async fn an_edited_entry_is_named_by_verify() {
     let site = Site::new();
     let pd = site.pd("DINKES");
@@ -198,22 +198,15 @@ async fn an_edited_entry_is_named_by_verify() {
     assert!(ok, "{text}");
 
     // Someone rewrites who approved the request.
-    let db = rusqlite::Connection::open(site.data_dir().join("dnsdesk.db")).unwrap();
-    let seq: i64 = db
-        .query_row(
-            "SELECT seq FROM audit_log WHERE action = 'request.approved'",
-            [],
-            |row| row.get(0),
-        )
+    let seq: i64 = site.column("SELECT seq FROM audit_log WHERE action = 'request.approved'")[0]
+        .parse()
         .unwrap();
     // dnsdesk's own triggers refuse it ...
-    let refused = db.execute(
-        "UPDATE audit_log SET actor = 'user:admin' WHERE seq = ?1",
-        [seq],
-    );
+    let refused = site.execute(&format!(
+        "UPDATE audit_log SET actor = 'user:admin' WHERE seq = {seq}"
+    ));
     assert!(refused.is_err());
-    drop(db);
-    // ... someone with the file drops them first.
+    // ... someone with full access takes them away first.
     tamper(
         &site,
         &format!("UPDATE audit_log SET actor = 'user:admin' WHERE seq = {seq};"),
@@ -226,7 +219,6 @@ async fn an_edited_entry_is_named_by_verify() {
     );
 }
 
-#[tokio::test]
 async fn removed_last_entries_are_caught_by_the_checkpoint() {
     let site = Site::new();
     site.write_config("[audit]\ncheckpoint_recipients = [\"noc@kalbarprov.go.id\"]\n");

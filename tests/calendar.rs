@@ -9,6 +9,8 @@ mod common;
 use common::Site;
 use serde_json::{Value, json};
 
+common::on_both_databases!(admins_edit_the_calendar_and_due_dates_follow_it,);
+
 /// The WIB date (`2026-12-02`) of a request's due time.
 fn due_date(request: &Value) -> String {
     let due = time::OffsetDateTime::parse(
@@ -19,7 +21,6 @@ fn due_date(request: &Value) -> String {
     due.to_offset(time::macros::offset!(+7)).date().to_string()
 }
 
-#[tokio::test]
 async fn admins_edit_the_calendar_and_due_dates_follow_it() {
     let site = Site::new();
     let pd = site.pd("DISDIK");

@@ -21,6 +21,14 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+common::on_both_databases!(
+    a_public_complaint_is_classified_answered_and_its_complainant_reads_the_answer,
+    codes_open_only_their_own_complaint_and_guessing_them_is_throttled,
+    pds_file_for_their_agency_and_see_only_its_complaints,
+    staff_record_a_whatsapp_complaint_with_the_standards_deadlines,
+    a_visitor_files_through_the_web_form_and_follows_it_on_the_status_page,
+);
+
 const PW: &str = "sungai-kapuas-2026";
 
 /// What the complainant writes about themselves and their problem: none
@@ -49,7 +57,6 @@ async fn public_view(dnsdesk: &Instance, code: &str) -> Answer {
         .await
 }
 
-#[tokio::test]
 async fn a_public_complaint_is_classified_answered_and_its_complainant_reads_the_answer() {
     let site = Site::new();
     let reviewer = site.staff("rina", "reviewer");
@@ -217,7 +224,6 @@ async fn a_public_complaint_is_classified_answered_and_its_complainant_reads_the
     }
 }
 
-#[tokio::test]
 async fn codes_open_only_their_own_complaint_and_guessing_them_is_throttled() {
     let site = Site::new();
     let dnsdesk = site.start();
@@ -291,7 +297,6 @@ async fn codes_open_only_their_own_complaint_and_guessing_them_is_throttled() {
     }
 }
 
-#[tokio::test]
 async fn pds_file_for_their_agency_and_see_only_its_complaints() {
     let site = Site::new();
     let disdik = site.pd("DISDIK");
@@ -356,7 +361,6 @@ async fn pds_file_for_their_agency_and_see_only_its_complaints() {
     assert_eq!(all.body["total"], 1);
 }
 
-#[tokio::test]
 async fn staff_record_a_whatsapp_complaint_with_the_standards_deadlines() {
     let site = Site::new();
     let officer = site.staff("rina", "reviewer");
@@ -449,7 +453,6 @@ fn code_in(body: &str) -> String {
     body[at..at + 13].to_owned()
 }
 
-#[tokio::test]
 async fn a_visitor_files_through_the_web_form_and_follows_it_on_the_status_page() {
     let site = Site::new();
     site.web_user("rina", "reviewer", None, PW);

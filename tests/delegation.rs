@@ -22,6 +22,11 @@ use provisioner::embedded::{EmbeddedConfig, EmbeddedServer};
 use provisioner::tsig::{TsigAlgorithm, TsigKey};
 use serde_json::json;
 
+common::on_both_databases!(
+    a_lame_server_holds_the_request_until_it_serves_the_child_zone,
+    a_delegation_that_stays_lame_fails_naming_what_each_server_said,
+);
+
 /// An address added to `lo` for the test's lifetime.
 struct LoopbackAddress(IpAddr);
 
@@ -47,6 +52,10 @@ impl Drop for LoopbackAddress {
             .output();
     }
 }
+
+/// Held while a test uses its addresses on `lo` (port 53 on each): each
+/// test runs once per database, and the two runs need the same addresses.
+static LOOPBACK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The addresses, or `None` after printing why the test skips.
 fn loopback_addresses(ips: &[&str]) -> Option<Vec<LoopbackAddress>> {
@@ -85,8 +94,8 @@ async fn child_server(dir: &Path, zone: &str, ip: IpAddr) -> EmbeddedServer {
     .unwrap()
 }
 
-#[tokio::test]
 async fn a_lame_server_holds_the_request_until_it_serves_the_child_zone() {
+    let _turn = LOOPBACK.lock().await;
     let Some(_addresses) = loopback_addresses(&["203.0.113.151", "203.0.113.152"]) else {
         return;
     };
@@ -149,8 +158,8 @@ async fn a_lame_server_holds_the_request_until_it_serves_the_child_zone() {
     );
 }
 
-#[tokio::test]
 async fn a_delegation_that_stays_lame_fails_naming_what_each_server_said() {
+    let _turn = LOOPBACK.lock().await;
     let Some(_addresses) = loopback_addresses(&["203.0.113.153"]) else {
         return;
     };

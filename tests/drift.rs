@@ -13,6 +13,12 @@ use std::process::{Command, Stdio};
 use common::{Site, free_port};
 use serde_json::{Value, json};
 
+common::on_both_databases!(
+    a_change_behind_dnsdesks_back_is_found_adopted_and_on_record,
+    the_periodic_drift_check_finds_a_stray_name,
+    restoring_puts_dnsdesks_record_back_through_a_request,
+);
+
 /// Runs BIND's `nsupdate -k` with `script`; `None` (after saying why)
 /// when it is not installed here.
 fn nsupdate(key: &std::path::Path, script: &str) -> Option<()> {
@@ -90,7 +96,6 @@ fn drift_now(site: &Site) -> String {
     site.cli(&["zone", "drift"])
 }
 
-#[tokio::test]
 async fn a_change_behind_dnsdesks_back_is_found_adopted_and_on_record() {
     let Managed {
         site,
@@ -251,7 +256,6 @@ async fn a_change_behind_dnsdesks_back_is_found_adopted_and_on_record() {
 
 /// The periodic job finds drift on its own (here every second), with no
 /// command run.
-#[tokio::test]
 async fn the_periodic_drift_check_finds_a_stray_name() {
     let site = Site::new();
     site.write_config("[drift]\ninterval_secs = 1\n");
@@ -295,7 +299,6 @@ async fn the_periodic_drift_check_finds_a_stray_name() {
 
 /// "Restore ours": a change request, approved by the network admin, puts
 /// dnsdesk's record back through the normal provisioning path.
-#[tokio::test]
 async fn restoring_puts_dnsdesks_record_back_through_a_request() {
     let Managed {
         site,

@@ -17,6 +17,11 @@ use common::{Site, dig, free_port, rdata};
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::{Value, json};
 
+common::on_both_databases!(
+    an_existing_zone_is_imported_by_axfr_without_an_update_and_then_managed,
+    a_zone_file_is_imported_without_a_server_and_a_bad_mapping_writes_nothing,
+);
+
 /// The PD hosts of zones/kalbarprov.go.id.zone, and the names the zone
 /// keeps for itself (reserved by the default name policy).
 const HOSTS: [&str; 6] = [
@@ -59,7 +64,6 @@ async fn serial(server: std::net::SocketAddr) -> u32 {
         .unwrap()
 }
 
-#[tokio::test]
 async fn an_existing_zone_is_imported_by_axfr_without_an_update_and_then_managed() {
     let site = Site::new();
     let embedded = free_port();
@@ -356,7 +360,6 @@ async fn an_existing_zone_is_imported_by_axfr_without_an_update_and_then_managed
     assert!(verified.starts_with("audit log intact"), "{verified}");
 }
 
-#[tokio::test]
 async fn a_zone_file_is_imported_without_a_server_and_a_bad_mapping_writes_nothing() {
     let site = Site::new();
     let embedded = free_port();

@@ -15,6 +15,20 @@ use hickory_proto::rr::{Name, RecordType};
 use provisioner::tsig::TsigKey;
 use serde_json::json;
 
+common::on_both_databases!(
+    request_goes_live_after_one_approval_and_the_pd_is_told,
+    change_and_removal_of_an_owned_subdomain,
+    kill_9_right_after_approval_still_ends_active_exactly_once,
+    kill_9_while_verifying_resumes_after_restart,
+    primary_down_is_retried_then_the_zone_is_checked_before_resending,
+    out_of_band_change_before_approval_is_refused,
+    out_of_band_change_after_approval_ends_in_conflict_without_clobbering,
+    concurrent_approvals_send_one_update,
+    delegation_with_glue_is_provisioned_and_verified,
+    a_key_the_primary_does_not_know_fails_with_an_actionable_reason_and_can_be_retried,
+    a_server_that_never_agrees_fails_the_request_at_the_deadline_with_each_answer,
+);
+
 fn a_record(ip: &str) -> serde_json::Value {
     json!([{ "type": "A", "value": ip, "ttl": 300 }])
 }
@@ -26,7 +40,6 @@ async fn out_of_band_a(site: &Site, server: std::net::SocketAddr, name: &str, ip
     common::out_of_band_a(server, &key, name, ip).await;
 }
 
-#[tokio::test]
 async fn request_goes_live_after_one_approval_and_the_pd_is_told() {
     let site = Site::new();
     let pd = site.pd("DISDIK");
@@ -197,7 +210,6 @@ async fn request_goes_live_after_one_approval_and_the_pd_is_told() {
     assert_eq!(final_state.body["attempts"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
 async fn change_and_removal_of_an_owned_subdomain() {
     let site = Site::new();
     let pd = site.pd("DINKES");
@@ -266,7 +278,6 @@ async fn change_and_removal_of_an_owned_subdomain() {
     assert_eq!(listed.body["total"], 0);
 }
 
-#[tokio::test]
 async fn kill_9_right_after_approval_still_ends_active_exactly_once() {
     let site = Site::new();
     let pd = site.pd("BAPPEDA");
@@ -308,7 +319,6 @@ async fn kill_9_right_after_approval_still_ends_active_exactly_once() {
     assert_eq!(actives, 1);
 }
 
-#[tokio::test]
 async fn kill_9_while_verifying_resumes_after_restart() {
     // A second "authoritative server" that never answers keeps the request
     // in verifying: the process is killed there, deterministically.
@@ -339,7 +349,6 @@ async fn kill_9_while_verifying_resumes_after_restart() {
     );
 }
 
-#[tokio::test]
 async fn primary_down_is_retried_then_the_zone_is_checked_before_resending() {
     let site = Site::new();
     let pd = site.pd("DISHUB");
@@ -398,7 +407,6 @@ async fn primary_down_is_retried_then_the_zone_is_checked_before_resending() {
     );
 }
 
-#[tokio::test]
 async fn out_of_band_change_before_approval_is_refused() {
     let site = Site::new();
     let pd = site.pd("DISPAR");
@@ -433,7 +441,6 @@ async fn out_of_band_change_before_approval_is_refused() {
     );
 }
 
-#[tokio::test]
 async fn out_of_band_change_after_approval_ends_in_conflict_without_clobbering() {
     // The primary is unreachable when the request is approved, so the job
     // waits; meanwhile someone writes the name directly into the zone.
@@ -465,7 +472,6 @@ async fn out_of_band_change_after_approval_ends_in_conflict_without_clobbering()
     );
 }
 
-#[tokio::test]
 async fn concurrent_approvals_send_one_update() {
     let site = Site::new();
     let pd = site.pd("DPMPTSP");
@@ -500,7 +506,6 @@ async fn concurrent_approvals_send_one_update() {
     assert_eq!(active["attempts"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
 async fn delegation_with_glue_is_provisioned_and_verified() {
     let site = Site::new();
     // The parent's side alone: the child's servers (documentation
@@ -570,7 +575,6 @@ async fn delegation_with_glue_is_provisioned_and_verified() {
     );
 }
 
-#[tokio::test]
 async fn a_key_the_primary_does_not_know_fails_with_an_actionable_reason_and_can_be_retried() {
     // One site runs the zone's primary (the embedded server, its own key);
     // the other is a dnsdesk without its own server, holding another key.
@@ -626,7 +630,6 @@ async fn a_key_the_primary_does_not_know_fails_with_an_actionable_reason_and_can
     assert_eq!(nothing.rcode, ResponseCode::NXDomain);
 }
 
-#[tokio::test]
 async fn a_server_that_never_agrees_fails_the_request_at_the_deadline_with_each_answer() {
     let site = Site::new();
     let pd = site.pd("DISPORA");

@@ -19,11 +19,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::postgres::{Db, run_on};
 use common::{Instance, Site, dig, rdata};
 use hickory_proto::rr::{Name, RecordType};
 use provisioner::tsig::{TsigAlgorithm, TsigKey};
 use serde_json::{Value, json};
 use servers::{Deployment, Kind, ZoneSetup};
+
+common::on_both_databases!(dnsdesk_notifies_secondaries_itself_and_waits_for_them,);
 
 const ZONE: &str = "kalbarprov.go.id";
 
@@ -511,49 +514,67 @@ async fn large_request(kind: Kind) {
     }
 }
 
+/// Every test below against one server kind, on each database (as
+/// `on_both_databases!` does for single tests).
 macro_rules! against {
     ($module:ident, $kind:expr) => {
         mod $module {
             use super::*;
 
+            against_on!($kind, sqlite, Db::Sqlite);
+            against_on!($kind, postgres, Db::Postgres);
+        }
+    };
+}
+
+macro_rules! against_on {
+    ($kind:expr, $db_module:ident, $db:expr) => {
+        mod $db_module {
+            use super::*;
+
             #[tokio::test]
             async fn create_is_served_by_the_secondary_before_it_is_active() {
-                create($kind).await;
+                run_on($db, module_path!(), create($kind)).await;
             }
 
             #[tokio::test]
             async fn change_then_remove() {
-                change_and_remove($kind).await;
+                run_on($db, module_path!(), change_and_remove($kind)).await;
             }
 
             #[tokio::test]
             async fn ns_delegation_with_glue() {
-                delegation($kind).await;
+                run_on($db, module_path!(), delegation($kind)).await;
             }
 
             #[tokio::test]
             async fn out_of_band_change_ends_in_conflict() {
-                conflict_after_out_of_band_change($kind).await;
+                run_on(
+                    $db,
+                    module_path!(),
+                    conflict_after_out_of_band_change($kind),
+                )
+                .await;
             }
 
             #[tokio::test]
             async fn wrong_tsig_secret_fails_naming_the_key() {
-                wrong_secret($kind).await;
+                run_on($db, module_path!(), wrong_secret($kind)).await;
             }
 
             #[tokio::test]
             async fn name_outside_the_key_policy_fails_naming_the_rule() {
-                outside_the_key_policy($kind).await;
+                run_on($db, module_path!(), outside_the_key_policy($kind)).await;
             }
 
             #[tokio::test]
             async fn primary_down_is_retried_until_it_is_back() {
-                primary_down_then_back($kind).await;
+                run_on($db, module_path!(), primary_down_then_back($kind)).await;
             }
 
             #[tokio::test]
             async fn large_request_over_tcp() {
-                large_request($kind).await;
+                run_on($db, module_path!(), large_request($kind)).await;
             }
         }
     };
@@ -568,7 +589,6 @@ against!(powerdns, Kind::PowerDns);
 /// timer is an hour. Without dnsdesk's NOTIFY the request waits in
 /// `verifying`, the secondary reported lagging; with it, the secondary
 /// transfers and the request turns active.
-#[tokio::test]
 async fn dnsdesk_notifies_secondaries_itself_and_waits_for_them() {
     if !servers::require(Kind::Bind) {
         return;

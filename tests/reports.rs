@@ -12,13 +12,14 @@ use common::web::WebSession;
 use reqwest::StatusCode;
 use serde_json::json;
 
+common::on_both_databases!(the_months_report_counts_what_was_filed_done_and_late,);
+
 const PW: &str = "sungai-kapuas-2026";
 
 fn a(ip: &str) -> serde_json::Value {
     json!([{"type": "A", "value": ip, "ttl": 300}])
 }
 
-#[tokio::test]
 async fn the_months_report_counts_what_was_filed_done_and_late() {
     let site = Site::new();
     let disdik = site.pd("DISDIK");
@@ -62,12 +63,10 @@ async fn the_months_report_counts_what_was_filed_done_and_late() {
         .file(&dinkes, "b.dinkes.kalbarprov.go.id", a("203.0.113.31"))
         .await;
     // Time passes for the open one: its due time is moved into the past
-    // in the database, as if the office had sat on it.
-    let db = rusqlite::Connection::open(site.data_dir().join("dnsdesk.db")).unwrap();
-    db.execute(
-        "UPDATE requests SET due_at = due_at - 30 * 86400000 WHERE id = ?",
-        [open],
-    )
+    // in the database (30 days, in milliseconds), as if the office had sat on it.
+    site.execute(&format!(
+        "UPDATE requests SET due_at = due_at - 2592000000 WHERE id = {open}"
+    ))
     .unwrap();
 
     // A complaint, classified light (5 working days), whose deadline has
@@ -95,10 +94,10 @@ async fn the_months_report_counts_what_was_filed_done_and_late() {
         assert_eq!(classified.status, 200, "{:?}", classified.body);
         complaint_ids.push(id);
     }
-    db.execute(
-        "UPDATE complaints SET due_at = due_at - 30 * 86400000 WHERE id = ?",
-        [complaint_ids[0]],
-    )
+    site.execute(&format!(
+        "UPDATE complaints SET due_at = due_at - 2592000000 WHERE id = {}",
+        complaint_ids[0]
+    ))
     .unwrap();
 
     let mut admin = WebSession::new(&dnsdesk.url(""));

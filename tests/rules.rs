@@ -8,6 +8,14 @@ mod common;
 use common::{PDF, Site};
 use serde_json::{Value, json};
 
+common::on_both_databases!(
+    bad_input_is_refused_naming_the_field_and_nothing_is_written,
+    letters_must_be_pdfs_within_the_limit_and_are_required_for_approval,
+    agencies_see_only_their_own_and_roles_are_enforced,
+    revision_round_trip,
+    health_and_openapi,
+);
+
 fn body(name: &str, records: Value) -> Value {
     json!({
         "name": name,
@@ -18,7 +26,6 @@ fn body(name: &str, records: Value) -> Value {
     })
 }
 
-#[tokio::test]
 async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     let site = Site::new();
     let pd = site.pd("DISDIK");
@@ -212,7 +219,6 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     assert_eq!(resp.status().as_u16(), 422);
 }
 
-#[tokio::test]
 async fn letters_must_be_pdfs_within_the_limit_and_are_required_for_approval() {
     let site = Site::new();
     let pd = site.pd("DISDIK");
@@ -268,7 +274,6 @@ async fn letters_must_be_pdfs_within_the_limit_and_are_required_for_approval() {
     assert_eq!(resp.bytes().await.unwrap().as_ref(), PDF);
 }
 
-#[tokio::test]
 async fn agencies_see_only_their_own_and_roles_are_enforced() {
     let site = Site::new();
     let disdik = site.pd("DISDIK");
@@ -367,7 +372,6 @@ async fn agencies_see_only_their_own_and_roles_are_enforced() {
     assert_eq!(stale.code(), "plan_changed");
 }
 
-#[tokio::test]
 async fn revision_round_trip() {
     let site = Site::new();
     let pd = site.pd("DISDIK");
@@ -426,12 +430,24 @@ async fn revision_round_trip() {
     assert_eq!(again.status, 201, "{:?}", again.body);
 }
 
-#[tokio::test]
 async fn health_and_openapi() {
     let site = Site::new();
     let dns = site.start();
     let health = dns.client.get(dns.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
+    let ready = |dns: &common::Instance| {
+        let request = dns.client.get(dns.url("/readyz")).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ready(&dns).await, 200);
+    // A PostgreSQL outage: not ready (a proxy sends requests elsewhere)
+    // while the database is away, ready again once it is back.
+    if let Some(db) = &site.postgres {
+        db.cut_off();
+        common::poll(|| ready(&dns), |status| *status == 503).await;
+        db.restore();
+        common::poll(|| ready(&dns), |status| *status == 200).await;
+    }
     let doc = dns.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(doc.status, 200);
     for path in [

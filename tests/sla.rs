@@ -19,6 +19,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::time;
 
+common::on_both_databases!(
+    due_time_counts_the_office_working_hours,
+    a_revision_pause_moves_the_due_time_by_the_working_time_waited,
+    working_hours_that_end_before_they_start_are_refused,
+);
+
 fn instant(value: &Value) -> OffsetDateTime {
     OffsetDateTime::parse(value.as_str().expect("a time"), &Rfc3339).expect("RFC 3339")
 }
@@ -44,7 +50,6 @@ fn revision(ip: &str) -> Value {
     })
 }
 
-#[tokio::test]
 async fn due_time_counts_the_office_working_hours() {
     let site = Site::new();
     let pd = site.pd("DISDIK");
@@ -75,7 +80,6 @@ async fn due_time_counts_the_office_working_hours() {
     );
 }
 
-#[tokio::test]
 async fn a_revision_pause_moves_the_due_time_by_the_working_time_waited() {
     let site = Site::new();
     // Working hours over (almost) the whole day, so that the pause below
@@ -179,8 +183,7 @@ fn pauses_of(request: &Value) -> Vec<(OffsetDateTime, OffsetDateTime)> {
     pauses
 }
 
-#[test]
-fn working_hours_that_end_before_they_start_are_refused() {
+async fn working_hours_that_end_before_they_start_are_refused() {
     let site = Site::new();
     site.write_config("[sla]\nworking_hours_start = \"16:00\"\nworking_hours_end = \"07:30\"\n");
     let out = site.cli_output(&["holiday", "list"]);

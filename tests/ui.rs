@@ -19,6 +19,11 @@ use browser::{Browser, DESKTOP, PHONE};
 use common::Site;
 use serde_json::json;
 
+common::on_both_databases!(
+    a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter,
+    a_reviewers_form_without_its_csrf_token_is_refused,
+);
+
 const PW: &str = "sungai-kapuas-2026";
 
 fn screenshot_dir() -> PathBuf {
@@ -92,7 +97,6 @@ async fn file_request(browser: &Browser, name: &str, ip: &str, letter: &std::pat
     browser.upload("#letter", letter).await;
 }
 
-#[tokio::test]
 async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
     let Some(chromium) = browser::require() else {
         return;
@@ -240,7 +244,6 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
     reviewer.quit().await;
 }
 
-#[tokio::test]
 async fn a_reviewers_form_without_its_csrf_token_is_refused() {
     let Some(chromium) = browser::require() else {
         return;

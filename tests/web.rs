@@ -11,6 +11,17 @@ use common::web::{WebSession, hidden};
 use common::{DEADLINE, PDF, Site};
 use reqwest::StatusCode;
 
+common::on_both_databases!(
+    a_request_goes_from_the_form_to_the_confirmation_letter,
+    forms_without_this_sessions_csrf_token_are_refused,
+    a_pd_sees_nothing_of_another_agency,
+    sessions_end_at_logout_and_when_a_user_is_disabled,
+    sign_in_is_throttled_and_failures_are_audited_without_the_password,
+    the_public_check_is_rate_limited_per_client,
+    over_https_the_session_cookie_is_secure_and_host_prefixed,
+    a_pd_asks_for_a_change_and_a_removal_from_the_subdomains_page,
+);
+
 const PW: &str = "sungai-kapuas-2026";
 
 fn site_with_people() -> Site {
@@ -55,7 +66,6 @@ async fn file(web: &mut WebSession, name: &str, ip: &str) -> String {
     to.split('?').next().unwrap().to_owned()
 }
 
-#[tokio::test]
 async fn a_request_goes_from_the_form_to_the_confirmation_letter() {
     let site = site_with_people();
     let dnsdesk = site.start();
@@ -147,7 +157,6 @@ async fn a_request_goes_from_the_form_to_the_confirmation_letter() {
     );
 }
 
-#[tokio::test]
 async fn forms_without_this_sessions_csrf_token_are_refused() {
     let site = site_with_people();
     let dnsdesk = site.start();
@@ -185,7 +194,6 @@ async fn forms_without_this_sessions_csrf_token_are_refused() {
     assert!(!stranger.cookies.contains_key("dnsdesk_session"));
 }
 
-#[tokio::test]
 async fn a_pd_sees_nothing_of_another_agency() {
     let site = site_with_people();
     let dnsdesk = site.start();
@@ -224,7 +232,6 @@ async fn a_pd_sees_nothing_of_another_agency() {
     }
 }
 
-#[tokio::test]
 async fn sessions_end_at_logout_and_when_a_user_is_disabled() {
     let site = site_with_people();
     let dnsdesk = site.start();
@@ -268,7 +275,6 @@ async fn sessions_end_at_logout_and_when_a_user_is_disabled() {
     assert_eq!(pd.login("budi", PW).await.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
 async fn sign_in_is_throttled_and_failures_are_audited_without_the_password() {
     let site = site_with_people();
     let dnsdesk = site.start();
@@ -308,7 +314,6 @@ async fn sign_in_is_throttled_and_failures_are_audited_without_the_password() {
     assert!(!export.body.contains(PW), "a password was logged");
 }
 
-#[tokio::test]
 async fn the_public_check_is_rate_limited_per_client() {
     let site = Site::new();
     let dnsdesk = site.start();
@@ -331,7 +336,6 @@ async fn the_public_check_is_rate_limited_per_client() {
     assert!(page.headers.contains_key("retry-after"));
 }
 
-#[tokio::test]
 async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     let site = site_with_people();
     let dnsdesk = site.start_with_env(&[(
@@ -354,7 +358,6 @@ async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {
     assert!(!session.contains("Domain="));
 }
 
-#[tokio::test]
 async fn a_pd_asks_for_a_change_and_a_removal_from_the_subdomains_page() {
     let site = site_with_people();
     let pd_token = site.pd("DISPAR");

@@ -35,7 +35,12 @@ pub const CREATE_STORY: [&str; 9] = [
     "request.active",
 ];
 
+pub mod postgres;
 pub mod web;
+
+#[allow(unused_imports)] // not every test binary runs the service
+pub(crate) use postgres::on_both_databases;
+use postgres::{Db, TestDatabase};
 
 /// A minimal valid PDF.
 pub const PDF: &[u8] =
@@ -47,14 +52,74 @@ pub struct Site {
     pub dir: tempfile::TempDir,
     /// Extra TOML appended to the generated config file.
     pub extra_config: String,
+    /// The test's own PostgreSQL database, when the test runs on
+    /// PostgreSQL (see [`on_both_databases!`]); SQLite otherwise.
+    pub postgres: Option<TestDatabase>,
 }
 
 impl Site {
+    /// A site on the current test's database: SQLite, or a fresh
+    /// PostgreSQL database inside [`on_both_databases!`]'s PostgreSQL run.
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
             extra_config: String::new(),
+            postgres: (postgres::current() == Db::Postgres).then(TestDatabase::create),
         }
+    }
+
+    /// The `database_url` line of the config file (none for SQLite's
+    /// default file in the data directory).
+    fn database_line(&self) -> String {
+        match &self.postgres {
+            Some(db) => format!("database_url = {:?}\n", db.url()),
+            None => String::new(),
+        }
+    }
+
+    /// The first column of `sql`'s rows, read as someone with the
+    /// database (the file, or a PostgreSQL login) would; NULL as "".
+    pub fn column(&self, sql: &str) -> Vec<String> {
+        if let Some(db) = &self.postgres {
+            return db.column(sql);
+        }
+        let db = rusqlite::Connection::open(self.data_dir().join("dnsdesk.db")).unwrap();
+        let mut statement = db.prepare(sql).unwrap();
+        let mut rows = statement.query([]).unwrap();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            let value: rusqlite::types::Value = row.get(0).unwrap();
+            out.push(match value {
+                rusqlite::types::Value::Null => String::new(),
+                rusqlite::types::Value::Integer(v) => v.to_string(),
+                rusqlite::types::Value::Real(v) => v.to_string(),
+                rusqlite::types::Value::Text(v) => v,
+                rusqlite::types::Value::Blob(v) => String::from_utf8_lossy(&v).into_owned(),
+            });
+        }
+        out
+    }
+
+    /// Runs `sql` (statements without parameters, in SQL both databases
+    /// read) against the database, as someone with access to it would.
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        if let Some(db) = &self.postgres {
+            return db.execute(sql);
+        }
+        let db = rusqlite::Connection::open(self.data_dir().join("dnsdesk.db")).unwrap();
+        db.execute_batch(sql).map_err(|e| e.to_string())
+    }
+
+    /// Runs `sql` after taking away the guards dnsdesk's schema puts on
+    /// the audit log (its triggers), as someone with full access to the
+    /// database can: what the hash chain and the checkpoints must catch.
+    pub fn tamper(&self, sql: &str) {
+        let unguard = if self.postgres.is_some() {
+            "ALTER TABLE audit_log DISABLE TRIGGER USER;"
+        } else {
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;"
+        };
+        self.execute(&format!("{unguard} {sql}")).unwrap();
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -70,8 +135,9 @@ impl Site {
     pub fn write_config(&self, extra: &str) {
         let zone_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/kalbarprov.go.id.zone");
         let text = format!(
-            "data_dir = {data:?}\n{extra}\n",
+            "data_dir = {data:?}\n{database}{extra}\n",
             data = self.data_dir().display().to_string(),
+            database = self.database_line(),
         );
         let text = if extra.contains("[embedded_dns]") {
             text
@@ -286,6 +352,7 @@ impl Site {
             child,
             http,
             dns,
+            id: field("instance=").unwrap(),
             client: reqwest::Client::new(),
         }
     }
@@ -317,6 +384,8 @@ pub struct Instance {
     child: Child,
     pub http: SocketAddr,
     pub dns: Option<SocketAddr>,
+    /// Its instance id (`jobs.lease_holder`), from its ready line.
+    pub id: String,
     pub client: reqwest::Client,
 }
 
@@ -347,6 +416,25 @@ impl Answer {
 }
 
 impl Instance {
+    /// SIGSTOP: the process stops where it is, holding what it holds,
+    /// until it is killed.
+    pub fn freeze(&self) {
+        let status = Command::new("kill")
+            .args(["-STOP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGCONT: undoes [`freeze`](Self::freeze).
+    pub fn thaw(&self) {
+        let status = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
@@ -551,5 +639,27 @@ pub fn free_port() -> SocketAddr {
         if std::net::TcpListener::bind(addr).is_ok() {
             return addr;
         }
+    }
+}
+
+/// Calls `probe` every 50 ms until `done` holds for what it returns;
+/// panics with the last value after [`DEADLINE`].
+pub async fn poll<T, F, Fut>(mut probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let start = Instant::now();
+    loop {
+        let value = probe().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "still {value:?} after {DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
