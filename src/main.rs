@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use api::audit::AuditActor;
+use api::audit::{AuditAction, AuditActor, AuditEvent};
 use api::config::Config;
 use api::service::accounts::{self, AccountAdmin};
 use api::service::admin;
@@ -57,6 +57,23 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditCommand,
+    },
+    /// The database itself.
+    Database {
+        #[command(subcommand)]
+        action: DatabaseCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DatabaseCommand {
+    /// Copy the configured SQLite database, every row as stored (the audit
+    /// chain stays valid), into an empty PostgreSQL database, to move to
+    /// several instances (docs/deploy.md). Stop the service first.
+    Copy {
+        /// The PostgreSQL database: postgres://USER:PASSWORD@HOST:PORT/DB.
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
 }
 
@@ -289,6 +306,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             writeln!(out, "{token}").map_err(|e| e.to_string())
         }
         Command::Audit { action } => audit(&config, action).await,
+        Command::Database {
+            action: DatabaseCommand::Copy { to },
+        } => copy_database(&config, &to).await,
         Command::Holiday { action } => holiday(&config, action).await,
         Command::Zone {
             action: ZoneCommand::Drift,
@@ -603,6 +623,51 @@ async fn holiday(config: &Config, action: HolidayCommand) -> Result<(), String> 
             );
         }
     }
+    Ok(())
+}
+
+/// `dnsdesk database copy --to URL`.
+async fn copy_database(config: &Config, to: &str) -> Result<(), String> {
+    use api::config::Database;
+    use api::store::Store;
+    use api::store::postgres::PgStore;
+    use api::store::sqlite::SqliteStore;
+    let Database::Sqlite(path) = config.database() else {
+        return Err(
+            "database copy reads a SQLite database; the configured one is PostgreSQL".into(),
+        );
+    };
+    if !path.exists() {
+        return Err(format!("no database at {}", path.display()));
+    }
+    let target_url = api::config::DatabaseUrl(to.to_owned());
+    let target_name = Database::Postgres(to.to_owned()).describe();
+    if !to.starts_with("postgres://") && !to.starts_with("postgresql://") {
+        return Err(format!("--to: {target_url:?} is not a postgres:// URL"));
+    }
+    let source = SqliteStore::open(&path).await.map_err(|e| e.to_string())?;
+    let target = PgStore::open_url(to)
+        .await
+        .map_err(|e| format!("{target_name}: {e}"))?;
+    let report = api::store::copy::sqlite_to_postgres(&source, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    let counts: serde_json::Map<String, serde_json::Value> = report
+        .tables
+        .iter()
+        .map(|(table, rows)| (table.clone(), serde_json::json!(rows)))
+        .collect();
+    let event = AuditEvent::new(AuditAction::DatabaseCopied, console())
+        .with_detail(serde_json::json!({ "from": path.display().to_string(), "rows": counts }));
+    target
+        .append_audit(event)
+        .await
+        .map_err(|e| e.to_string())?;
+    let total: u64 = report.tables.iter().map(|(_, rows)| rows).sum();
+    println!(
+        "copied {total} rows from {} to {target_name}; set database_url to it and start dnsdesk",
+        path.display()
+    );
     Ok(())
 }
 

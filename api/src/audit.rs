@@ -111,6 +111,9 @@ pub enum AuditAction {
     ComplaintAnswered,
     /// A complaint was resolved.
     ComplaintResolved,
+    /// This database received a copy of another (`dnsdesk database copy`):
+    /// where from and how many rows per table.
+    DatabaseCopied,
 }
 
 impl AuditAction {
@@ -151,6 +154,7 @@ impl AuditAction {
         (AuditAction::ComplaintNoted, "complaint.noted"),
         (AuditAction::ComplaintAnswered, "complaint.answered"),
         (AuditAction::ComplaintResolved, "complaint.resolved"),
+        (AuditAction::DatabaseCopied, "database.copied"),
     ];
 }
 

@@ -176,6 +176,12 @@ impl Site {
 
     /// Runs a CLI command against this site's database, whatever its exit.
     pub fn cli_output(&self, args: &[&str]) -> std::process::Output {
+        self.cli_output_env(args, &[])
+    }
+
+    /// [`cli_output`](Self::cli_output) with extra environment variables
+    /// (which override the config file).
+    pub fn cli_output_env(&self, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
         if !self.config_path().exists() {
             self.write_config("");
         }
@@ -184,6 +190,7 @@ impl Site {
             .arg(self.config_path())
             .args(args)
             .env_remove("DNSDESK_CONFIG")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .output()
             .unwrap()
     }

@@ -42,19 +42,33 @@ pub fn current() -> Db {
 /// Runs `test` with `db` as its database; a PostgreSQL run without a
 /// server is skipped (with the reason printed) or, when required, fails.
 pub async fn run_on(db: Db, test_name: &str, test: impl Future<Output = ()>) {
-    if db == Db::Postgres
-        && let Err(why) = available()
-    {
-        assert!(
-            std::env::var("DNSDESK_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "DNSDESK_REQUIRE_POSTGRES=1 but PostgreSQL is not usable: {why}"
-        );
-        eprintln!(
-            "skipped {test_name} on PostgreSQL: {why} (set DNSDESK_REQUIRE_POSTGRES=1 to fail instead)"
-        );
+    if db == Db::Postgres && !usable_or_skip(test_name) {
         return;
     }
     CURRENT.scope(db, test).await;
+}
+
+/// A fresh database for a test that needs one beside its site's (a copy
+/// target, say); `None` after printing why when PostgreSQL is not there
+/// (a failure instead under `DNSDESK_REQUIRE_POSTGRES=1`).
+pub fn fresh_database(test_name: &str) -> Option<TestDatabase> {
+    usable_or_skip(test_name).then(TestDatabase::create)
+}
+
+/// Whether PostgreSQL can be used; if not, says why and whether the test
+/// is skipped, or panics when it is required.
+fn usable_or_skip(test_name: &str) -> bool {
+    let Err(why) = available() else {
+        return true;
+    };
+    assert!(
+        std::env::var("DNSDESK_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+        "DNSDESK_REQUIRE_POSTGRES=1 but PostgreSQL is not usable: {why}"
+    );
+    eprintln!(
+        "skipped {test_name} on PostgreSQL: {why} (set DNSDESK_REQUIRE_POSTGRES=1 to fail instead)"
+    );
+    false
 }
 
 /// Declares, for each named `async fn NAME()` test body, the tests

@@ -26,6 +26,7 @@ use crate::model::{
 
 mod codec;
 mod compose;
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 

@@ -59,7 +59,7 @@ pub(crate) const PERIODIC_LOCK: i64 = 0x646e_7364_6573_6b02;
 /// dnsdesk's data in a PostgreSQL database.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     /// `host:port/database`, for `Debug` and logs (never the password).
     location: String,
 }
