@@ -139,10 +139,12 @@ async fn three_instances() {
         at.approve(*id, &reviewer).await;
     }
 
-    // Every request ends active (read from the survivors in turn).
+    // Every request ends active and its PD told (read from the survivors
+    // in turn).
     for (n, id) in ids.iter().enumerate() {
         let at = instances[live(&instances, n)].as_ref().unwrap();
         at.wait_for_state(*id, &pd, "active").await;
+        at.wait_until_confirmed(*id, &pd).await;
     }
 
     // Exactly once each: one `active` transition per request and no job
@@ -165,6 +167,23 @@ async fn three_instances() {
         REQUESTS
     );
     assert_eq!(count("SELECT count(*) FROM jobs WHERE state <> 'done'"), 0);
+    // Each PD told once: one confirmation issued and one e-mail queued per
+    // request, whichever instance took that last step.
+    assert_eq!(
+        count(
+            "SELECT count(DISTINCT request_id) FROM audit_log \
+             WHERE action = 'request.confirmation_issued'"
+        ),
+        REQUESTS
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM audit_log WHERE action = 'request.confirmation_issued'"),
+        REQUESTS
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM outbox WHERE request_id IS NOT NULL"),
+        REQUESTS
+    );
     // The job the killed instance held was finished by another, which
     // claimed it once the lease ran out.
     let finisher = site.column(&format!(

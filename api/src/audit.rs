@@ -111,6 +111,9 @@ pub enum AuditAction {
     ComplaintAnswered,
     /// A complaint was resolved.
     ComplaintResolved,
+    /// The PD was told its request is active: the confirmation e-mail
+    /// queued, with the letter's hash (none when it could not be made).
+    ConfirmationIssued,
     /// This database received a copy of another (`dnsdesk database copy`):
     /// where from and how many rows per table.
     DatabaseCopied,
@@ -154,6 +157,10 @@ impl AuditAction {
         (AuditAction::ComplaintNoted, "complaint.noted"),
         (AuditAction::ComplaintAnswered, "complaint.answered"),
         (AuditAction::ComplaintResolved, "complaint.resolved"),
+        (
+            AuditAction::ConfirmationIssued,
+            "request.confirmation_issued",
+        ),
         (AuditAction::DatabaseCopied, "database.copied"),
     ];
 }

@@ -122,6 +122,11 @@ async fn process(app: &App, job: &Job) -> Result<(), StepError> {
     if request.state == RequestState::Verifying {
         return verify(app, fence, &request, &planned).await;
     }
+    // Active with its job still open: the holder that activated it died
+    // before telling the PD.
+    if request.state == RequestState::Active {
+        return confirm(app, fence, &request).await;
+    }
     // A job whose request is already settled has nothing left to do.
     tracing::warn!(reference = %request.reference, state = %request.state, "job for a settled request");
     app.store.finish_job(fence).await?;
@@ -496,11 +501,9 @@ async fn verify(
         app.store.record_checks(request.id, &checks).await?;
         let lame: Vec<&NameServerReport> = delegated.iter().filter(|r| !r.serves_child()).collect();
         if served && lame.is_empty() {
-            let (mail, letter) = prepare_confirmation(app, request, &reports).await?;
-            let active = app.store.activate(request.id, fence, mail, letter).await?;
-            app.mail_queued.notify_one();
+            let active = app.store.activate(request.id, fence).await?;
             tracing::info!(reference = %active.reference, name = %active.name, "active");
-            return Ok(());
+            return confirm(app, fence, &active).await;
         }
         let now = app.now();
         if now >= deadline {
@@ -573,54 +576,60 @@ fn describe_report(report: &ServerReport) -> String {
     format!("{}: {what}", report.server)
 }
 
-/// What the PD is told when its request goes active (step d of the
-/// service standard): the e-mail, and the confirmation letter, rendered
-/// and stored, that it carries and the request keeps.
+/// Tells the PD its request is active (step d of the service standard):
+/// the confirmation letter, rendered and stored, and the e-mail carrying
+/// it; the job's last step. It runs after activation, not inside it: the
+/// request is live and shown active at once, and the letter (a few
+/// milliseconds of PDF and QR code, the SOA read for its negative TTL)
+/// follows. After a crash in between, whoever claims the job takes this
+/// step, from what the store recorded.
 ///
 /// A letter that cannot be rendered (a check URL too long for a QR code)
-/// never will be: the request goes active without one rather than wait
-/// for ever, and the error is logged. A letter that cannot be stored (a
-/// full disk) fails the step, which is retried: the DNS is live either
-/// way, and the letter is the PD's record of it.
-async fn prepare_confirmation(
-    app: &App,
-    request: &SubdomainRequest,
-    reports: &[ServerReport],
-) -> Result<(NewMail, Option<MailAttachment>), StepError> {
+/// never will be: the e-mail goes without one rather than wait for ever,
+/// and the error is logged. A letter that cannot be stored (a full disk)
+/// fails the step, which is retried.
+async fn confirm(app: &App, fence: JobFence, request: &SubdomainRequest) -> Result<(), StepError> {
     let agency = app
         .store
         .agency(request.agency_id)
         .await?
         .ok_or(StoreError::NotFound("agency"))?;
-    let verified_at = app.now();
     let negative_ttl = negative_ttl(app).await;
-    let letter =
-        confirmation_letter(app, request, &agency, reports, verified_at, negative_ttl).await?;
+    let letter = confirmation_letter(app, request, &agency, negative_ttl).await?;
     let stored = match confirmation::render(&letter) {
         Ok(pdf) => Some(MailAttachment {
             letter: app.letters.save(&pdf)?,
             file_name: confirmation::file_name(&request.reference),
         }),
         Err(e) => {
-            tracing::error!(reference = %request.reference, error = %e, "cannot render the confirmation letter; activating without it");
+            tracing::error!(reference = %request.reference, error = %e, "cannot render the confirmation letter; mailing without it");
             None
         }
     };
     let mail = confirmation_mail(&letter, &agency, stored.as_ref());
-    Ok((mail, stored))
+    app.store
+        .issue_confirmation(request.id, fence, mail, stored)
+        .await?;
+    app.mail_queued.notify_one();
+    Ok(())
 }
 
-/// The facts the letter states, from the request, its history and the
-/// verification that just passed.
+/// The facts the letter states, from the request and its history (the
+/// verification passed when it went active, on every authoritative
+/// server).
 async fn confirmation_letter(
     app: &App,
     request: &SubdomainRequest,
     agency: &Agency,
-    reports: &[ServerReport],
-    verified_at: OffsetDateTime,
     negative_ttl: Option<u32>,
 ) -> Result<ConfirmationLetter, StepError> {
     let transitions = app.store.transitions(request.id).await?;
+    // Verified when it went active: every authoritative server answered.
+    let verified_at = transitions
+        .iter()
+        .rev()
+        .find(|t| t.to == RequestState::Active)
+        .map_or(request.updated_at, |t| t.at);
     // The reviewer's approval; an admin's retry (failed → approved) only
     // queued the same approved plan again.
     let approval = transitions
@@ -664,7 +673,12 @@ async fn confirmation_letter(
         written_at,
         serial: request.serial_after,
         verified_at,
-        servers: reports.iter().map(|r| r.server.to_string()).collect(),
+        servers: app
+            .target
+            .authoritative
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         negative_ttl,
         issuer: IssuingUnit::default(),
         check_url: app.web.check_url(&request.name),

@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 /// How long anything in a test may take before it counts as hung.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-/// The audit actions of a create request from filing to `active`, in
-/// order, against one authoritative server.
-pub const CREATE_STORY: [&str; 9] = [
+/// The audit actions of a create request from filing to `active` and the
+/// PD told, in order, against one authoritative server.
+pub const CREATE_STORY: [&str; 10] = [
     "request.submitted",
     "request.letter_uploaded",
     "request.approved",
@@ -33,6 +33,7 @@ pub const CREATE_STORY: [&str; 9] = [
     "request.verifying",
     "dns.verification",
     "request.active",
+    "request.confirmation_issued",
 ];
 
 pub mod postgres;
@@ -539,11 +540,27 @@ impl Instance {
     }
 
     /// Files a request for `name` with its letter, approves it and waits
-    /// until it is active; returns its detail.
+    /// until it is active and its confirmation issued; returns its detail.
     pub async fn provision(&self, pd: &str, reviewer: &str, name: &str, records: Value) -> Value {
         let id = self.file(pd, name, records).await;
         self.approve(id, reviewer).await;
-        self.wait_for_state(id, pd, "active").await
+        self.wait_for_state(id, pd, "active").await;
+        self.wait_until_confirmed(id, pd).await
+    }
+
+    /// Waits until the active request's confirmation letter is issued (the
+    /// job's last step, just after `active`); returns its detail.
+    pub async fn wait_until_confirmed(&self, id: i64, token: &str) -> Value {
+        poll(
+            || async {
+                let got = self.get(&format!("/api/v1/requests/{id}"), token).await;
+                assert_eq!(got.status, 200, "{:?}", got.body);
+                assert_eq!(got.body["state"], "active", "{:#}", got.body);
+                got.body
+            },
+            |body| !body["confirmation"].is_null(),
+        )
+        .await
     }
 
     /// The audit entries about `name` and the names below it, oldest

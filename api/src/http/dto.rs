@@ -171,6 +171,9 @@ pub struct RequestView {
     pub letter_number: String,
     pub letter_date: String,
     pub letter: Option<LetterView>,
+    /// The confirmation letter, once issued (just after `active`; absent
+    /// if it could not be made): `GET .../confirmation` serves it.
+    pub confirmation: Option<LetterView>,
     pub state: RequestState,
     pub state_reason: Option<String>,
     pub version: i64,
@@ -224,6 +227,7 @@ impl RequestView {
             letter_number: r.letter_number.clone(),
             letter_date: r.letter_date.to_string(),
             letter: r.letter.as_ref().map(LetterView::from),
+            confirmation: r.confirmation.as_ref().map(LetterView::from),
             state: r.state,
             state_reason: r.state_reason.clone(),
             version: r.version,

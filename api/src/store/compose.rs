@@ -334,13 +334,7 @@ macro_rules! compose_store {
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(request = %id, job = %fence.job_id))]
-            async fn activate(
-                &self,
-                id: RequestId,
-                fence: JobFence,
-                mail: NewMail,
-                confirmation: Option<MailAttachment>,
-            ) -> StoreResult<SubdomainRequest> {
+            async fn activate(&self, id: RequestId, fence: JobFence) -> StoreResult<SubdomainRequest> {
                 let now = now_ms();
                 let mut change = StateChange::new(
                     id,
@@ -349,26 +343,49 @@ macro_rules! compose_store {
                     Actor::System,
                 );
                 change.note = Some(ACTIVE_NOTE.to_owned());
-                change.job = JobEffect::Finish(fence);
+                change.job = JobEffect::Continue(fence);
                 let mut tx = self.begin_write().await?;
                 requests::apply_change(&mut tx, &change, now).await?;
-                let mut event = change_event(&change);
-                if let Some(confirmation) = &confirmation {
-                    requests::record_confirmation(&mut *tx, id, &confirmation.letter).await?;
-                    // The letter's hash in the audit chain: a copy of the PDF can
-                    // be checked against what dnsdesk issued.
-                    if let Some(detail) = event.detail.as_object_mut() {
-                        detail.insert(
-                            "confirmation_sha256".to_owned(),
-                            json!(confirmation.letter.sha256),
-                        );
-                    }
-                }
-                audit::append_for_request(&mut tx, id, event, now).await?;
+                audit::append_for_request(&mut tx, id, change_event(&change), now).await?;
                 let request = requests::fetch_written(&mut tx, id).await?;
                 catalogue::apply(&mut *tx, &request, now).await?;
                 zone::version_from_request(&mut tx, &request, now).await?;
+                tx.commit().await?;
+                Ok(request)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(request = %id, job = %fence.job_id))]
+            async fn issue_confirmation(
+                &self,
+                id: RequestId,
+                fence: JobFence,
+                mail: NewMail,
+                confirmation: Option<MailAttachment>,
+            ) -> StoreResult<SubdomainRequest> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                jobs::check_fence(&mut *tx, fence).await?;
+                let request = requests::fetch_written(&mut tx, id).await?;
+                if request.state != RequestState::Active {
+                    return Err(StoreError::StateMismatch {
+                        expected: RequestState::Active,
+                        actual: request.state,
+                    });
+                }
+                if let Some(confirmation) = &confirmation {
+                    requests::record_confirmation(&mut *tx, id, &confirmation.letter).await?;
+                }
+                // The letter's hash in the audit chain: a copy of the PDF
+                // can be checked against what dnsdesk issued.
+                let event = AuditEvent::new(AuditAction::ConfirmationIssued, AuditActor::System)
+                    .with_detail(json!({
+                        "confirmation_sha256": confirmation.as_ref().map(|c| &c.letter.sha256),
+                        "confirmation_size": confirmation.as_ref().map(|c| c.letter.size),
+                    }));
+                audit::append_for_request(&mut tx, id, event, now).await?;
                 outbox::queue(&mut *tx, Some(id), &mail, confirmation.as_ref(), now).await?;
+                jobs::finish(&mut tx, fence, now).await?;
+                let request = requests::fetch_written(&mut tx, id).await?;
                 tx.commit().await?;
                 Ok(request)
             }

@@ -596,12 +596,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// one transaction.
     async fn transition(&self, change: StateChange) -> StoreResult<SubdomainRequest>;
     /// `verifying → active` in one transaction: the catalogue entry is
-    /// written (or deleted for a removal), the confirmation e-mail queued,
-    /// the transition recorded and the job finished. `confirmation`, the
-    /// stored confirmation letter, is recorded on the request and attached
-    /// to the e-mail under its file name; None activates without one (the
-    /// letter could not be made), the e-mail then plain text.
-    async fn activate(
+    /// written (or deleted for a removal), the zone history gets its
+    /// version and the transition is recorded. The job stays held under
+    /// `fence`: telling the PD ([`Store::issue_confirmation`]) is its last
+    /// step, and whoever holds the job after a crash takes that step.
+    async fn activate(&self, id: RequestId, fence: JobFence) -> StoreResult<SubdomainRequest>;
+    /// The last step of an active request's job, in one transaction: the
+    /// confirmation e-mail queued, `confirmation` (the stored confirmation
+    /// letter) recorded on the request and attached to the e-mail under
+    /// its file name, the issue audited with the letter's hash, and the job
+    /// finished. None issues the e-mail without a letter (it could not be
+    /// made), as plain text.
+    async fn issue_confirmation(
         &self,
         id: RequestId,
         fence: JobFence,

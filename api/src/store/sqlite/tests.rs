@@ -145,6 +145,22 @@ impl Fixture {
     }
 
     /// Approves and claims, then takes the request to `verifying`.
+    /// Activates a verified request and issues its confirmation, as the
+    /// worker does; returns the request as the confirmation left it.
+    async fn activate(
+        &self,
+        id: RequestId,
+        job: &Job,
+        letter: Option<MailAttachment>,
+    ) -> SubdomainRequest {
+        let fence = JobFence::from(job);
+        self.store.activate(id, fence).await.expect("activate");
+        self.store
+            .issue_confirmation(id, fence, mail(), letter)
+            .await
+            .expect("confirm")
+    }
+
     async fn to_verifying(&self, id: RequestId) -> Job {
         self.approve(id).await.expect("approve");
         let job = self
@@ -529,7 +545,7 @@ async fn an_expired_lease_passes_the_job_on_and_fences_the_old_holder() {
 }
 
 #[tokio::test]
-async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
+async fn activation_writes_the_catalogue_then_the_confirmation_finishes_the_job() {
     let f = fixture().await;
     let request = f.submit("ppdb.kalbarprov.go.id").await;
     let job = f.to_verifying(request.id).await;
@@ -539,7 +555,7 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
         lease_token: job.lease_token + 1,
     };
     assert!(matches!(
-        f.store.activate(request.id, wrong, mail(), None).await,
+        f.store.activate(request.id, wrong).await,
         Err(StoreError::LeaseLost(_))
     ));
     assert_eq!(
@@ -553,7 +569,7 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
 
     let active = f
         .store
-        .activate(request.id, JobFence::from(&job), mail(), None)
+        .activate(request.id, JobFence::from(&job))
         .await
         .expect("activate");
     assert_eq!(active.state, RequestState::Active);
@@ -574,6 +590,29 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
         (Some(f.agency), Some(request.id))
     );
     assert_eq!(granted.records, request.records);
+    // Live and active, the job still held for its last step: telling the
+    // PD. Nothing is mailed yet.
+    assert!(f.store.pending_mail(10).await.expect("mail").is_empty());
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM jobs WHERE state = 'running'")
+            .await,
+        1
+    );
+    let wrong = JobFence {
+        job_id: job.id,
+        lease_token: job.lease_token + 1,
+    };
+    assert!(matches!(
+        f.store
+            .issue_confirmation(request.id, wrong, mail(), None)
+            .await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    assert!(f.store.pending_mail(10).await.expect("mail").is_empty());
+    f.store
+        .issue_confirmation(request.id, JobFence::from(&job), mail(), None)
+        .await
+        .expect("confirm");
     let pending = f.store.pending_mail(10).await.expect("mail");
     assert_eq!(pending.len(), 1);
     assert_eq!(
@@ -617,10 +656,7 @@ async fn activation_writes_catalogue_mail_and_finishes_the_job_together() {
     removal.records = Vec::new();
     let removal = f.store.insert_request(removal).await.expect("removal");
     let job = f.to_verifying(removal.id).await;
-    f.store
-        .activate(removal.id, JobFence::from(&job), mail(), None)
-        .await
-        .expect("activate removal");
+    f.activate(removal.id, &job, None).await;
     assert_eq!(
         f.store
             .subdomain("ppdb.kalbarprov.go.id")
@@ -643,15 +679,8 @@ async fn activation_records_the_confirmation_and_attaches_it_to_the_mail() {
         file_name: "konfirmasi-DNS-2026-000001.pdf".to_owned(),
     };
     let active = f
-        .store
-        .activate(
-            request.id,
-            JobFence::from(&job),
-            mail(),
-            Some(confirmation.clone()),
-        )
-        .await
-        .expect("activate");
+        .activate(request.id, &job, Some(confirmation.clone()))
+        .await;
     assert_eq!(active.confirmation, Some(confirmation.letter.clone()));
     assert_eq!(
         f.store
@@ -665,7 +694,7 @@ async fn activation_records_the_confirmation_and_attaches_it_to_the_mail() {
     let pending = f.store.pending_mail(10).await.expect("mail");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].attachment, Some(confirmation.clone()));
-    // The letter's hash is in the audit chain with the activation.
+    // The letter's hash is in the audit chain with its issue.
     assert_eq!(
         f.count(
             "SELECT COUNT(*) FROM audit_log
@@ -675,16 +704,12 @@ async fn activation_records_the_confirmation_and_attaches_it_to_the_mail() {
         1
     );
 
-    // Mail queued on its own stays plain text, and so does an activation
+    // Mail queued on its own stays plain text, and so does a confirmation
     // without a letter.
     f.store.queue_mail(mail()).await.expect("queue");
     let other = f.submit("spmb.kalbarprov.go.id").await;
     let job = f.to_verifying(other.id).await;
-    let plain = f
-        .store
-        .activate(other.id, JobFence::from(&job), mail(), None)
-        .await
-        .expect("activate");
+    let plain = f.activate(other.id, &job, None).await;
     assert_eq!(plain.confirmation, None);
     let pending = f.store.pending_mail(10).await.expect("mail");
     assert_eq!(pending.len(), 3);
@@ -940,10 +965,7 @@ async fn claims_near_finds_ancestors_and_descendants() {
     // (ours). Closed: old.sekolah. Unrelated: notsekolah.
     let granted = f.submit("sekolah.kalbarprov.go.id").await;
     let job = f.to_verifying(granted.id).await;
-    f.store
-        .activate(granted.id, JobFence::from(&job), mail(), None)
-        .await
-        .expect("activate");
+    f.activate(granted.id, &job, None).await;
     let mut theirs = f.new_request("a.b.ppdb.sekolah.kalbarprov.go.id");
     theirs.agency_id = other;
     f.store.insert_request(theirs).await.expect("insert");
@@ -1059,10 +1081,7 @@ async fn mail_is_marked_sent_or_failed() {
     let f = fixture().await;
     let request = f.submit("ppdb.kalbarprov.go.id").await;
     let job = f.to_verifying(request.id).await;
-    f.store
-        .activate(request.id, JobFence::from(&job), mail(), None)
-        .await
-        .expect("activate");
+    f.activate(request.id, &job, None).await;
     let id = f.store.pending_mail(10).await.expect("pending")[0].id;
     f.store
         .mark_mail_failed(id, "connection refused")

@@ -285,6 +285,10 @@ fn letter_section(ctx: &Ctx, r: &SubdomainRequest) -> Markup {
     }
 }
 
+/// How long after activation a page waits for the confirmation letter
+/// before it stops looking (the letter could not be made).
+const LETTER_GRACE: time::Duration = time::Duration::seconds(30);
+
 /// Provisioning and verification, server by server. While the request is
 /// on its way the section carries `data-live` (the script re-fetches it);
 /// once settled, `data-final`.
@@ -292,13 +296,19 @@ pub fn live_section(ctx: &Ctx, detail: &RequestDetail) -> Markup {
     let lang = ctx.lang;
     let t = lang.t();
     let r = &detail.request;
+    // The confirmation letter follows activation within moments: the
+    // section stays live until it is there (or plainly is not coming),
+    // and the page then reloads once to offer it.
+    let letter_due = r.state == RequestState::Active
+        && r.confirmation.is_none()
+        && crate::app::now() - r.updated_at < LETTER_GRACE;
     let settled = matches!(
         r.state,
         RequestState::Active | RequestState::Failed | RequestState::Conflict
-    );
+    ) && !letter_due;
     let live_url = format!("/requests/{}/live", r.id);
     html! {
-        section #live aria-live="polite" data-live=[(!settled).then_some(&live_url)] data-final=[settled.then_some("1")] {
+        section #live aria-live="polite" data-live=[(!settled).then_some(&live_url)] data-final=[settled.then_some("1")] data-reload=[settled.then_some("1")] {
             h2 { (t.live_title) }
             p #live-state {
                 (state_badge(lang, r.state)) " "
