@@ -323,7 +323,8 @@ async fn main() {
              servers need; dnsdesk's figure adds its worker (claim, write-ahead record, the UPDATE,\n\
              the SOA serial before and after, NOTIFY), its verification of every server (SOA and\n\
              the records, polled with a growing pause) and the commit of `active` with the\n\
-             catalogue entry, the history version, the audit entries and the confirmation mail.\n",
+             catalogue entry, the history version and the audit entries. The confirmation\n\
+             letter and its e-mail follow as the job's last step, after `active`.\n",
             machine = machine(),
             bind = command_output("named", &["-v"]),
             version = env!("CARGO_PKG_VERSION"),
