@@ -28,7 +28,10 @@ mod codec;
 mod compose;
 pub mod copy;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;

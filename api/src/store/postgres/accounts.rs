@@ -4,58 +4,9 @@ use sqlx::PgExecutor;
 use sqlx::postgres::PgPool;
 
 use crate::model::{Agency, AgencyId, User, UserId};
-use crate::store::codec::{db_error, now_ms, parse_text};
+use crate::store::codec::{db_error, now_ms};
+use crate::store::rows::accounts::{AgencyRow, LAST_USED_GRANULARITY_MS, UserRow, stored_code};
 use crate::store::{NewAgency, NewUser, StoreResult};
-
-/// A row of `agencies`.
-#[derive(sqlx::FromRow)]
-struct AgencyRow {
-    id: i64,
-    code: String,
-    name: String,
-    email: String,
-}
-
-impl From<AgencyRow> for Agency {
-    fn from(row: AgencyRow) -> Self {
-        Agency {
-            id: AgencyId(row.id),
-            code: row.code,
-            name: row.name,
-            email: row.email,
-        }
-    }
-}
-
-/// A row of `users`, without the password hash (the model has no place
-/// for it).
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    username: String,
-    role: String,
-    agency_id: Option<i64>,
-    disabled: bool,
-}
-
-impl TryFrom<UserRow> for User {
-    type Error = crate::store::StoreError;
-
-    fn try_from(row: UserRow) -> StoreResult<Self> {
-        Ok(User {
-            id: UserId(row.id),
-            username: row.username,
-            role: parse_text("users.role", &row.role)?,
-            agency_id: row.agency_id.map(AgencyId),
-            disabled: row.disabled,
-        })
-    }
-}
-
-/// An agency code as stored: uppercase, so lookups ignore case.
-fn stored_code(code: &str) -> String {
-    code.trim().to_uppercase()
-}
 
 pub(super) async fn create_agency(ex: impl PgExecutor<'_>, new: NewAgency) -> StoreResult<Agency> {
     let row: AgencyRow = sqlx::query_as(
@@ -154,10 +105,6 @@ pub(super) async fn create_token(
         .await?;
     Ok(())
 }
-
-/// `last_used_at` is kept to the minute: writing it on every API call
-/// would cost a synchronous commit (a WAL flush) per request.
-const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 
 /// The user holding the token, if enabled, marking the token used. The
 /// mark is one statement on the pool, outside the write lock.

@@ -1,52 +1,14 @@
 //! The audit log in PostgreSQL: appends inside the caller's write
 //! transaction, reads by filter and by sequence range.
 
-use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::audit::{AuditActor, AuditEntry, AuditEvent, GENESIS, chain_hash};
-use crate::store::codec::{from_ms, like_escape, parse_json};
+use crate::audit::{AuditEntry, AuditEvent};
+use crate::store::rows::audit::{
+    AuditRow, actor_text, actor_user, audit_columns, head_or_genesis, like_patterns, next_entry,
+};
+use crate::store::rows::page;
 use crate::store::{AuditFilter, Page, StoreResult};
-
-/// A row of `audit_log`.
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    seq: i64,
-    at: i64,
-    action: String,
-    actor: String,
-    agency_id: Option<i64>,
-    name: Option<String>,
-    request_id: Option<i64>,
-    detail: String,
-    prev_hash: String,
-    hash: String,
-}
-
-impl TryFrom<AuditRow> for AuditEntry {
-    type Error = crate::store::StoreError;
-
-    fn try_from(row: AuditRow) -> StoreResult<Self> {
-        Ok(AuditEntry {
-            seq: row.seq,
-            at: from_ms("audit_log.at", row.at)?,
-            action: row.action,
-            actor: row.actor,
-            agency_id: row.agency_id,
-            name: row.name,
-            request_id: row.request_id,
-            detail: parse_json::<Value>("audit_log.detail", &row.detail)?,
-            prev_hash: row.prev_hash,
-            hash: row.hash,
-        })
-    }
-}
-
-macro_rules! audit_columns {
-    () => {
-        "seq, at, action, actor, agency_id, name, request_id, detail, prev_hash, hash"
-    };
-}
 
 /// Appends `event` at `now_ms` after the current head. The caller's
 /// transaction must be a write transaction (`PgStore::begin_write`, which
@@ -59,40 +21,18 @@ pub(super) async fn append(
     event: &AuditEvent,
     now_ms: i64,
 ) -> StoreResult<AuditEntry> {
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (last, prev_hash) = head.unwrap_or_else(|| (0, GENESIS.to_owned()));
-    let (actor, actor_user_id) = match &event.actor {
-        AuditActor::User(id) => {
-            let username: Option<String> =
-                sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            (
-                format!("user:{}", username.unwrap_or_else(|| format!("#{id}"))),
-                Some(id.0),
-            )
+    let head = head(&mut *conn).await?;
+    let username: Option<String> = match actor_user(&event.actor) {
+        Some(id) => {
+            sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await?
         }
-        AuditActor::System => ("system".to_owned(), None),
-        AuditActor::Console(who) => (format!("console:{who}"), None),
-        AuditActor::Anonymous => ("anonymous".to_owned(), None),
+        None => None,
     };
-    let mut entry = AuditEntry {
-        seq: last + 1,
-        at: from_ms("audit_log.at", now_ms)?,
-        action: event.action.to_string(),
-        actor,
-        agency_id: event.agency_id.map(|a| a.0),
-        name: event.name.clone(),
-        request_id: event.request_id.map(|r| r.0),
-        detail: event.detail.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    entry.hash = chain_hash(&entry.prev_hash, &entry.canonical());
+    let (actor, actor_user_id) = actor_text(&event.actor, username);
+    let entry = next_entry(head, event, actor, now_ms)?;
     sqlx::query(
         "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name,
              request_id, detail, prev_hash, hash)
@@ -132,15 +72,7 @@ pub(super) async fn list(
     conn: &mut PgConnection,
     filter: &AuditFilter,
 ) -> StoreResult<Page<AuditEntry>> {
-    let below = filter
-        .name
-        .as_ref()
-        .map(|n| format!("%.{}", like_escape(n)));
-    // `dns.` matches every action of that family.
-    let family = filter
-        .action
-        .as_ref()
-        .map(|a| format!("{}.%", like_escape(a)));
+    let (below, family) = like_patterns(filter);
     let total: i64 =
         sqlx::query_scalar(concat!("SELECT COUNT(*) FROM audit_log ", audit_filter!()))
             .bind(filter.from)
@@ -172,13 +104,7 @@ pub(super) async fn list(
     .bind(filter.offset)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Page {
-        items: rows
-            .into_iter()
-            .map(AuditEntry::try_from)
-            .collect::<StoreResult<_>>()?,
-        total,
-    })
+    page(rows, total)
 }
 
 /// Up to `limit` entries after `after_seq`, oldest first.
@@ -205,7 +131,7 @@ pub(super) async fn head(ex: impl PgExecutor<'_>) -> StoreResult<(i64, String)> 
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(ex)
             .await?;
-    Ok(head.unwrap_or_else(|| (0, GENESIS.to_owned())))
+    Ok(head_or_genesis(head))
 }
 
 /// Appends an event about request `id`, with its name and agency.

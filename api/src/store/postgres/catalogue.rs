@@ -4,41 +4,20 @@
 use sqlx::{PgConnection, PgExecutor};
 
 use super::requests::{json_text, open_states};
-use crate::model::{AgencyId, RequestId, RequestKind, Subdomain, SubdomainRequest};
-use crate::store::codec::{from_ms, parse_json};
-use crate::store::{ImportedName, NameClaim, Page, StoreError, StoreResult};
-
-/// A row of `subdomains`.
-#[derive(sqlx::FromRow)]
-struct SubdomainRow {
-    name: String,
-    agency_id: Option<i64>,
-    records: String,
-    request_id: Option<i64>,
-    updated_at: i64,
-}
-
-impl TryFrom<SubdomainRow> for Subdomain {
-    type Error = StoreError;
-
-    fn try_from(row: SubdomainRow) -> StoreResult<Self> {
-        Ok(Subdomain {
-            name: row.name,
-            agency_id: row.agency_id.map(AgencyId),
-            records: parse_json("subdomains.records", &row.records)?,
-            request_id: row.request_id.map(RequestId),
-            updated_at: from_ms("subdomains.updated_at", row.updated_at)?,
-        })
-    }
-}
+use crate::model::{AgencyId, RequestKind, Subdomain, SubdomainRequest};
+use crate::store::rows::catalogue::{SubdomainRow, name_claims, subdomain_columns};
+use crate::store::rows::page;
+use crate::store::{ImportedName, NameClaim, Page, StoreResult};
 
 pub(super) async fn subdomain(
     ex: impl PgExecutor<'_>,
     name: &str,
 ) -> StoreResult<Option<Subdomain>> {
-    let row: Option<SubdomainRow> = sqlx::query_as(
-        "SELECT name, agency_id, records, request_id, updated_at FROM subdomains WHERE name = $1",
-    )
+    let row: Option<SubdomainRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        subdomain_columns!(),
+        " FROM subdomains WHERE name = $1"
+    ))
     .bind(name)
     .fetch_optional(ex)
     .await?;
@@ -55,11 +34,13 @@ pub(super) async fn list(
     offset: i64,
 ) -> StoreResult<Page<Subdomain>> {
     let agency = agency_id.map(|a| a.0);
-    let rows: Vec<SubdomainRow> = sqlx::query_as(
-        "SELECT name, agency_id, records, request_id, updated_at FROM subdomains
+    let rows: Vec<SubdomainRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        subdomain_columns!(),
+        " FROM subdomains
          WHERE $1::BIGINT IS NULL OR agency_id = $1
-         ORDER BY name COLLATE \"C\" LIMIT $2 OFFSET $3",
-    )
+         ORDER BY name COLLATE \"C\" LIMIT $2 OFFSET $3"
+    ))
     .bind(agency)
     .bind(limit.max(0))
     .bind(offset.max(0))
@@ -71,13 +52,7 @@ pub(super) async fn list(
     .bind(agency)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Page {
-        items: rows
-            .into_iter()
-            .map(Subdomain::try_from)
-            .collect::<StoreResult<_>>()?,
-        total,
-    })
+    page(rows, total)
 }
 
 /// Names granted or held by open requests that are one of `ancestors`
@@ -108,13 +83,7 @@ pub(super) async fn claims_near(
     .bind(open_states())
     .fetch_all(ex)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, agency_id)| NameClaim {
-            name,
-            agency_id: agency_id.map(AgencyId),
-        })
-        .collect())
+    Ok(name_claims(rows))
 }
 
 /// Registers a name imported from the zone, with no request; false (and

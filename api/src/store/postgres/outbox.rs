@@ -3,55 +3,9 @@
 
 use sqlx::PgExecutor;
 
-use super::requests::stored_letter;
 use crate::model::{MailAttachment, OutgoingMail, RequestId};
-use crate::store::codec::corrupt;
-use crate::store::{NewMail, StoreError, StoreResult};
-
-/// A row of `outbox`.
-#[derive(sqlx::FromRow)]
-struct MailRow {
-    id: i64,
-    request_id: Option<i64>,
-    recipient: String,
-    subject: String,
-    body: String,
-    attachment_sha256: Option<String>,
-    attachment_size: Option<i64>,
-    attachment_name: Option<String>,
-    attempts: i64,
-}
-
-impl TryFrom<MailRow> for OutgoingMail {
-    type Error = StoreError;
-
-    fn try_from(row: MailRow) -> StoreResult<Self> {
-        let letter = stored_letter(
-            "outbox.attachment_sha256",
-            row.attachment_sha256,
-            row.attachment_size,
-        )?;
-        let attachment = match (letter, row.attachment_name) {
-            (Some(letter), Some(file_name)) => Some(MailAttachment { letter, file_name }),
-            (None, None) => None,
-            _ => {
-                return Err(corrupt(
-                    "outbox.attachment_name",
-                    "an attachment needs both its file and its name",
-                ));
-            }
-        };
-        Ok(OutgoingMail {
-            id: row.id,
-            request_id: row.request_id.map(RequestId),
-            recipient: row.recipient,
-            subject: row.subject,
-            body: row.body,
-            attachment,
-            attempts: row.attempts,
-        })
-    }
-}
+use crate::store::rows::outbox::{MailRow, found, mail_columns};
+use crate::store::{NewMail, StoreResult};
 
 /// Queues a mail, with the stored PDF it carries if any.
 pub(super) async fn queue(
@@ -81,11 +35,12 @@ pub(super) async fn queue(
 
 /// Undelivered mail, oldest first.
 pub(super) async fn pending(ex: impl PgExecutor<'_>, limit: i64) -> StoreResult<Vec<OutgoingMail>> {
-    let rows: Vec<MailRow> = sqlx::query_as(
-        "SELECT id, request_id, recipient, subject, body, attachment_sha256, attachment_size,
-             attachment_name, attempts FROM outbox
-         WHERE sent_at IS NULL AND abandoned_at IS NULL ORDER BY id LIMIT $1",
-    )
+    let rows: Vec<MailRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        mail_columns!(),
+        " FROM outbox
+         WHERE sent_at IS NULL AND abandoned_at IS NULL ORDER BY id LIMIT $1"
+    ))
     .bind(limit.max(0))
     .fetch_all(ex)
     .await?;
@@ -111,13 +66,6 @@ pub(super) async fn mark_failed(ex: impl PgExecutor<'_>, id: i64, error: &str) -
             .await?
             .rows_affected();
     found(changed)
-}
-
-fn found(changed: u64) -> StoreResult<()> {
-    if changed == 0 {
-        return Err(StoreError::NotFound("mail"));
-    }
-    Ok(())
 }
 
 /// Stops delivery of a mail refused for good.

@@ -3,58 +3,9 @@
 use sqlx::{SqliteExecutor, SqlitePool};
 
 use crate::model::{Agency, AgencyId, User, UserId};
-use crate::store::codec::{db_error, now_ms, parse_text};
+use crate::store::codec::{db_error, now_ms};
+use crate::store::rows::accounts::{AgencyRow, LAST_USED_GRANULARITY_MS, UserRow, stored_code};
 use crate::store::{NewAgency, NewUser, StoreResult};
-
-/// A row of `agencies`.
-#[derive(sqlx::FromRow)]
-struct AgencyRow {
-    id: i64,
-    code: String,
-    name: String,
-    email: String,
-}
-
-impl From<AgencyRow> for Agency {
-    fn from(row: AgencyRow) -> Self {
-        Agency {
-            id: AgencyId(row.id),
-            code: row.code,
-            name: row.name,
-            email: row.email,
-        }
-    }
-}
-
-/// A row of `users`, without the password hash (the model has no place
-/// for it).
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    username: String,
-    role: String,
-    agency_id: Option<i64>,
-    disabled: bool,
-}
-
-impl TryFrom<UserRow> for User {
-    type Error = crate::store::StoreError;
-
-    fn try_from(row: UserRow) -> StoreResult<Self> {
-        Ok(User {
-            id: UserId(row.id),
-            username: row.username,
-            role: parse_text("users.role", &row.role)?,
-            agency_id: row.agency_id.map(AgencyId),
-            disabled: row.disabled,
-        })
-    }
-}
-
-/// An agency code as stored: uppercase, so lookups ignore case.
-fn stored_code(code: &str) -> String {
-    code.trim().to_uppercase()
-}
 
 pub(super) async fn create_agency(
     ex: impl SqliteExecutor<'_>,
@@ -159,10 +110,6 @@ pub(super) async fn create_token(
         .await?;
     Ok(())
 }
-
-/// `last_used_at` is kept to the minute: writing it on every API call
-/// would cost a synchronous commit (an fsync) per request.
-const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 
 pub(super) async fn user_by_token(
     pool: &SqlitePool,

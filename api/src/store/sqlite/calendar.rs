@@ -1,13 +1,13 @@
 //! Admins' holiday calendar edits in SQLite, with their audit entries.
 
-use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::audit;
-use crate::audit::{AuditAction, AuditActor, AuditEvent};
-use crate::calendar::{CalendarEdit, Holiday};
+use crate::audit::AuditActor;
+use crate::calendar::CalendarEdit;
 use crate::store::StoreResult;
-use crate::store::codec::{corrupt, date_text, parse_date};
+use crate::store::codec::date_text;
+use crate::store::rows::calendar::{EditRow, edit_event};
 
 /// Stores `edit` after the others and audits it.
 pub(super) async fn record(
@@ -16,7 +16,8 @@ pub(super) async fn record(
     by: AuditActor,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let (action, detail) = match edit {
+    let (event, import_year) = edit_event(edit, by)?;
+    match edit {
         CalendarEdit::Add(h) => {
             sqlx::query(
                 "INSERT INTO calendar_edits (action, date, kind, name, at) VALUES ('add', ?, ?, ?, ?)",
@@ -27,10 +28,6 @@ pub(super) async fn record(
             .bind(now_ms)
             .execute(&mut *conn)
             .await?;
-            (
-                AuditAction::HolidayAdded,
-                json!({ "date": date_text(h.date), "kind": h.kind.as_str(), "name": h.name }),
-            )
         }
         CalendarEdit::Remove(date) => {
             sqlx::query("INSERT INTO calendar_edits (action, date, at) VALUES ('remove', ?, ?)")
@@ -38,45 +35,20 @@ pub(super) async fn record(
                 .bind(now_ms)
                 .execute(&mut *conn)
                 .await?;
-            (
-                AuditAction::HolidayRemoved,
-                json!({ "date": date_text(*date) }),
-            )
         }
         CalendarEdit::Import(file) => {
-            let (year, days) = crate::calendar::WorkCalendar::check_year(file)
-                .map_err(|e| corrupt("calendar_edits.file", e))?;
             sqlx::query(
                 "INSERT INTO calendar_edits (action, year, file, at) VALUES ('import', ?, ?, ?)",
             )
-            .bind(year)
+            .bind(import_year)
             .bind(file)
             .bind(now_ms)
             .execute(&mut *conn)
             .await?;
-            (
-                AuditAction::HolidaysImported,
-                json!({ "year": year, "days": days }),
-            )
         }
-    };
-    audit::append(
-        conn,
-        &AuditEvent::new(action, by).with_detail(detail),
-        now_ms,
-    )
-    .await?;
+    }
+    audit::append(conn, &event, now_ms).await?;
     Ok(())
-}
-
-/// A row of `calendar_edits`.
-#[derive(sqlx::FromRow)]
-struct EditRow {
-    action: String,
-    date: Option<String>,
-    kind: Option<String>,
-    name: Option<String>,
-    file: Option<String>,
 }
 
 /// Every edit, oldest first.
@@ -85,30 +57,5 @@ pub(super) async fn edits(ex: impl SqliteExecutor<'_>) -> StoreResult<Vec<Calend
         sqlx::query_as("SELECT action, date, kind, name, file FROM calendar_edits ORDER BY id")
             .fetch_all(ex)
             .await?;
-    rows.into_iter()
-        .map(
-            |EditRow {
-                 action,
-                 date,
-                 kind,
-                 name,
-                 file,
-             }| {
-                let day = || parse_date("calendar_edits.date", date.as_deref().unwrap_or_default());
-                Ok(match action.as_str() {
-                    "add" => CalendarEdit::Add(Holiday {
-                        date: day()?,
-                        kind: kind
-                            .unwrap_or_default()
-                            .parse()
-                            .map_err(|e: String| corrupt("calendar_edits.kind", e))?,
-                        name: name.unwrap_or_default(),
-                    }),
-                    "remove" => CalendarEdit::Remove(day()?),
-                    "import" => CalendarEdit::Import(file.unwrap_or_default()),
-                    other => return Err(corrupt("calendar_edits.action", other)),
-                })
-            },
-        )
-        .collect()
+    rows.into_iter().map(CalendarEdit::try_from).collect()
 }

@@ -10,85 +10,18 @@ use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::{SqliteStore, accounts, audit};
-use crate::audit::{AuditAction, AuditActor, AuditEvent};
+use crate::audit::AuditAction;
 use crate::model::{
-    AgencyId, Complaint, ComplaintId, ComplaintNote, ComplaintResponse, ComplaintState,
-    ComplaintStep, TrackingCode, UserId,
+    Complaint, ComplaintId, ComplaintNote, ComplaintResponse, ComplaintState, ComplaintStep,
+    TrackingCode, UserId,
 };
-use crate::store::codec::{corrupt, from_ms, from_ms_opt, now_ms, parse_text, to_ms};
+use crate::store::codec::{now_ms, to_ms};
+use crate::store::rows::complaints::{
+    CODE_ATTEMPTS, ComplaintRow, Entry, EntryRow, classified_detail, codes_taken,
+    complaint_columns, filed_event, resolved_detail, step_event,
+};
+use crate::store::rows::page;
 use crate::store::{ComplaintFilter, NewComplaint, Page, StoreError, StoreResult};
-
-#[cfg(test)]
-mod tests;
-
-/// Codes drawn before giving up on a free one. With 2⁴⁰ codes a single
-/// collision is already unlikely in the life of the service; five in a
-/// row mean the generator is broken, and filing should fail loudly.
-const CODE_ATTEMPTS: usize = 5;
-
-/// A row of `complaints`.
-#[derive(sqlx::FromRow)]
-struct ComplaintRow {
-    id: i64,
-    tracking_code: String,
-    channel: String,
-    complainant_name: String,
-    contact: String,
-    request_reference: Option<String>,
-    description: String,
-    category: Option<String>,
-    state: String,
-    agency_id: Option<i64>,
-    filed_by: Option<i64>,
-    assigned_to: Option<i64>,
-    received_at: i64,
-    recorded_at: i64,
-    classified_at: Option<i64>,
-    due_at: Option<i64>,
-    due_uncertain: bool,
-    resolved_at: Option<i64>,
-    resolution: Option<String>,
-}
-
-macro_rules! complaint_columns {
-    () => {
-        "id, tracking_code, channel, complainant_name, contact, request_reference, description, \
-         category, state, agency_id, filed_by, assigned_to, received_at, recorded_at, \
-         classified_at, due_at, due_uncertain, resolved_at, resolution"
-    };
-}
-
-impl TryFrom<ComplaintRow> for Complaint {
-    type Error = StoreError;
-
-    fn try_from(row: ComplaintRow) -> StoreResult<Self> {
-        Ok(Complaint {
-            id: ComplaintId(row.id),
-            tracking_code: TrackingCode::parse(&row.tracking_code)
-                .map_err(|e| corrupt("complaints.tracking_code", e))?,
-            channel: parse_text("complaints.channel", &row.channel)?,
-            complainant_name: row.complainant_name,
-            contact: row.contact,
-            request_reference: row.request_reference,
-            description: row.description,
-            category: row
-                .category
-                .map(|c| parse_text("complaints.category", &c))
-                .transpose()?,
-            state: parse_text("complaints.state", &row.state)?,
-            agency_id: row.agency_id.map(AgencyId),
-            filed_by: row.filed_by.map(UserId),
-            assigned_to: row.assigned_to.map(UserId),
-            received_at: from_ms("complaints.received_at", row.received_at)?,
-            recorded_at: from_ms("complaints.recorded_at", row.recorded_at)?,
-            classified_at: from_ms_opt("complaints.classified_at", row.classified_at)?,
-            due_at: from_ms_opt("complaints.due_at", row.due_at)?,
-            due_uncertain: row.due_uncertain,
-            resolved_at: from_ms_opt("complaints.resolved_at", row.resolved_at)?,
-            resolution: row.resolution,
-        })
-    }
-}
 
 /// Inserts the complaint under a fresh code with its `complaint.filed`
 /// entry.
@@ -104,20 +37,8 @@ pub(super) async fn insert(store: &SqliteStore, new: NewComplaint) -> StoreResul
             break;
         }
     }
-    let id = id.ok_or_else(|| {
-        corrupt(
-            "complaints.tracking_code",
-            format_args!("{CODE_ATTEMPTS} random codes in a row were taken"),
-        )
-    })?;
-    let actor = new.filed_by.map_or(AuditActor::Anonymous, AuditActor::User);
-    let mut event = AuditEvent::new(AuditAction::ComplaintFiled, actor).with_detail(json!({
-        "complaint": id.0,
-        "channel": new.channel.as_str(),
-        "received_at": to_ms(new.received_at),
-    }));
-    event.agency_id = new.agency_id;
-    audit::append(&mut tx, &event, now).await?;
+    let id = id.ok_or_else(codes_taken)?;
+    audit::append(&mut tx, &filed_event(id, &new), now).await?;
     let complaint = written(&mut tx, id).await?;
     tx.commit().await?;
     Ok(complaint)
@@ -239,22 +160,7 @@ pub(super) async fn list(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Page {
-        items: rows
-            .into_iter()
-            .map(Complaint::try_from)
-            .collect::<StoreResult<_>>()?,
-        total,
-    })
-}
-
-/// A row of `complaint_notes` or `complaint_responses` with its author.
-#[derive(sqlx::FromRow)]
-struct EntryRow {
-    author_id: i64,
-    username: String,
-    body: String,
-    at: i64,
+    page(rows, total)
 }
 
 /// Internal notes, oldest first.
@@ -263,16 +169,7 @@ pub(super) async fn notes(
     id: ComplaintId,
 ) -> StoreResult<Vec<ComplaintNote>> {
     let rows = entries(ex, Entry::Note, id).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(ComplaintNote {
-                at: from_ms("complaint_notes.at", r.at)?,
-                author: UserId(r.author_id),
-                author_name: r.username,
-                body: r.body,
-            })
-        })
-        .collect()
+    rows.into_iter().map(ComplaintNote::try_from).collect()
 }
 
 /// Responses to the complainant, oldest first.
@@ -281,16 +178,7 @@ pub(super) async fn responses(
     id: ComplaintId,
 ) -> StoreResult<Vec<ComplaintResponse>> {
     let rows = entries(ex, Entry::Response, id).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(ComplaintResponse {
-                at: from_ms("complaint_responses.at", r.at)?,
-                author: UserId(r.author_id),
-                author_name: r.username,
-                body: r.body,
-            })
-        })
-        .collect()
+    rows.into_iter().map(ComplaintResponse::try_from).collect()
 }
 
 /// The notes or the responses of a complaint with their authors, oldest
@@ -354,12 +242,7 @@ pub(super) async fn step(
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
-            let detail = json!({
-                "category": category.as_str(),
-                "previous_category": before.category.map(|c| c.as_str()),
-                "due_at": to_ms(*due_at),
-                "due_uncertain": due_uncertain,
-            });
+            let detail = classified_detail(*category, before.category, *due_at, *due_uncertain);
             (AuditAction::ComplaintClassified, detail)
         }
         ComplaintStep::Assign { to } => {
@@ -396,31 +279,15 @@ pub(super) async fn step(
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
-            let detail = json!({
-                "due_at": before.due_at.map(to_ms),
-                "within_deadline": before.due_at.map(|due| now <= to_ms(due)),
-            });
+            let detail = resolved_detail(before.due_at, now);
             (AuditAction::ComplaintResolved, detail)
         }
     };
-    let mut detail = detail;
-    if let Some(map) = detail.as_object_mut() {
-        map.insert("complaint".to_owned(), json!(id.0));
-        map.insert("state".to_owned(), json!(state.as_str()));
-    }
-    let mut event = AuditEvent::new(action, AuditActor::User(by)).with_detail(detail);
-    event.agency_id = before.agency_id;
+    let event = step_event(action, detail, id, state, by, before.agency_id);
     audit::append(&mut tx, &event, now).await?;
     let complaint = written(&mut tx, id).await?;
     tx.commit().await?;
     Ok(complaint)
-}
-
-/// Which table an entry goes to.
-#[derive(Debug, Clone, Copy)]
-enum Entry {
-    Note,
-    Response,
 }
 
 /// Inserts a note or a response; returns its id.

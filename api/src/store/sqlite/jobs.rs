@@ -12,29 +12,14 @@ use std::time::Duration;
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use crate::model::{AttemptOutcome, DnsAttempt, Job, JobId, RequestId, ServerCheck};
-use crate::store::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial, to_ms};
+use crate::model::{AttemptOutcome, DnsAttempt, Job, RequestId, ServerCheck};
+use crate::store::codec::to_ms;
+use crate::store::rows::jobs::{
+    AttemptRow, CheckRow, JobRow, attempt_columns, attempt_start, fenced, lease_ms,
+};
+// The attempt types the composed methods name through this module.
+pub(super) use crate::store::rows::jobs::{AttemptEnd, AttemptStart, NewAttempt};
 use crate::store::{JobEffect, JobFence, StoreError, StoreResult};
-
-/// A claimed row of `jobs`.
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    id: i64,
-    request_id: i64,
-    attempts: i64,
-    lease_token: i64,
-}
-
-impl From<JobRow> for Job {
-    fn from(row: JobRow) -> Self {
-        Job {
-            id: JobId(row.id),
-            request_id: RequestId(row.request_id),
-            attempts: row.attempts,
-            lease_token: row.lease_token,
-        }
-    }
-}
 
 /// Applies what a state change does to its job.
 pub(super) async fn apply_effect(
@@ -102,16 +87,7 @@ pub(super) async fn finish(
     .execute(conn)
     .await?
     .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::LeaseLost(fence.job_id));
-    }
-    Ok(())
-}
-
-/// A lease in milliseconds, saturating (a lease of centuries is a
-/// configuration mistake, not a reason to fail).
-fn lease_ms(lease: Duration) -> i64 {
-    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
+    fenced(changed, fence)
 }
 
 /// Claims the oldest due job under a new lease and token.
@@ -170,56 +146,7 @@ pub(super) async fn reschedule(
     .execute(ex)
     .await?
     .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::LeaseLost(fence.job_id));
-    }
-    Ok(())
-}
-
-/// A row of `dns_attempts`.
-#[derive(sqlx::FromRow)]
-struct AttemptRow {
-    id: i64,
-    request_id: i64,
-    server: String,
-    key_name: String,
-    message: String,
-    outcome: String,
-    rcode: Option<String>,
-    detail: Option<String>,
-    serial_after: Option<i64>,
-    started_at: i64,
-    finished_at: Option<i64>,
-}
-
-impl TryFrom<AttemptRow> for DnsAttempt {
-    type Error = StoreError;
-
-    fn try_from(row: AttemptRow) -> StoreResult<Self> {
-        Ok(DnsAttempt {
-            id: row.id,
-            request_id: RequestId(row.request_id),
-            server: row.server,
-            key_name: row.key_name,
-            message: parse_json("dns_attempts.message", &row.message)?,
-            outcome: AttemptOutcome::parse(&row.outcome)
-                .map_err(|e| corrupt("dns_attempts.outcome", e))?,
-            rcode: row.rcode,
-            detail: row.detail,
-            serial_after: parse_serial("dns_attempts.serial_after", row.serial_after)?,
-            started_at: from_ms("dns_attempts.started_at", row.started_at)?,
-            finished_at: from_ms_opt("dns_attempts.finished_at", row.finished_at)?,
-        })
-    }
-}
-
-/// The write-ahead row of an UPDATE about to be sent.
-pub(super) struct NewAttempt<'a> {
-    pub request_id: RequestId,
-    pub server: &'a str,
-    pub key_name: &'a str,
-    pub message: &'a [String],
-    pub serial_before: Option<u32>,
+    fenced(changed, fence)
 }
 
 /// Writes `attempt` as `sending`, if `fence` still holds the job.
@@ -247,14 +174,6 @@ pub(super) async fn begin_attempt(
     Ok(id)
 }
 
-/// How an attempt ended.
-pub(super) struct AttemptEnd<'a> {
-    pub outcome: AttemptOutcome,
-    pub rcode: Option<&'a str>,
-    pub detail: Option<&'a str>,
-    pub serial_after: Option<u32>,
-}
-
 pub(super) async fn finish_attempt(
     ex: impl SqliteExecutor<'_>,
     id: i64,
@@ -280,15 +199,6 @@ pub(super) async fn finish_attempt(
     Ok(())
 }
 
-/// What the audit entry of an attempt's end repeats from its start.
-pub(super) struct AttemptStart {
-    pub request_id: RequestId,
-    pub server: String,
-    pub key_name: String,
-    pub serial_before: Option<i64>,
-    pub started_at_ms: i64,
-}
-
 pub(super) async fn attempt(ex: impl SqliteExecutor<'_>, id: i64) -> StoreResult<AttemptStart> {
     let row: Option<(i64, String, String, Option<i64>, i64)> = sqlx::query_as(
         "SELECT request_id, server, key_name, serial_before, started_at FROM dns_attempts
@@ -297,15 +207,7 @@ pub(super) async fn attempt(ex: impl SqliteExecutor<'_>, id: i64) -> StoreResult
     .bind(id)
     .fetch_optional(ex)
     .await?;
-    let (request_id, server, key_name, serial_before, started_at_ms) =
-        row.ok_or(StoreError::NotFound("attempt"))?;
-    Ok(AttemptStart {
-        request_id: RequestId(request_id),
-        server,
-        key_name,
-        serial_before,
-        started_at_ms,
-    })
+    attempt_start(row)
 }
 
 /// A request's attempts, oldest first.
@@ -313,37 +215,15 @@ pub(super) async fn attempts(
     ex: impl SqliteExecutor<'_>,
     request_id: RequestId,
 ) -> StoreResult<Vec<DnsAttempt>> {
-    let rows: Vec<AttemptRow> = sqlx::query_as(
-        "SELECT id, request_id, server, key_name, message, outcome, rcode, detail, serial_after,
-             started_at, finished_at
-         FROM dns_attempts WHERE request_id = ? ORDER BY id",
-    )
+    let rows: Vec<AttemptRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        attempt_columns!(),
+        " FROM dns_attempts WHERE request_id = ? ORDER BY id"
+    ))
     .bind(request_id.0)
     .fetch_all(ex)
     .await?;
     rows.into_iter().map(DnsAttempt::try_from).collect()
-}
-
-/// A row of `server_checks`.
-#[derive(sqlx::FromRow)]
-struct CheckRow {
-    server: String,
-    report: String,
-    matches: bool,
-    checked_at: i64,
-}
-
-impl TryFrom<CheckRow> for ServerCheck {
-    type Error = StoreError;
-
-    fn try_from(row: CheckRow) -> StoreResult<Self> {
-        Ok(ServerCheck {
-            server: row.server,
-            report: parse_json("server_checks.report", &row.report)?,
-            matches: row.matches,
-            checked_at: from_ms("server_checks.checked_at", row.checked_at)?,
-        })
-    }
 }
 
 /// Replaces each server's latest answer.

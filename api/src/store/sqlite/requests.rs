@@ -9,27 +9,16 @@ use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::jobs;
-use crate::model::{
-    Actor, AgencyId, Letter, RequestId, RequestState, SubdomainRequest, Transition, UserId,
-};
-use crate::store::codec::{
-    corrupt, date_text, db_error, from_ms, from_ms_opt, like_escape, open_states, parse_date,
-    parse_json, parse_serial, parse_text, to_ms,
+use crate::model::{Actor, Letter, RequestId, RequestState, SubdomainRequest, Transition};
+use crate::store::codec::{date_text, db_error, open_states, to_ms};
+use crate::store::rows::page;
+use crate::store::rows::requests::{
+    RequestRow, TransitionRow, check_transition, miss, name_pattern, paused_ms, reference,
+    request_columns,
 };
 use crate::store::{
     NewRequest, Page, RequestFilter, RequestRevision, StateChange, StoreError, StoreResult,
 };
-
-/// The columns of `requests` that [`RequestRow`] reads, in a macro so
-/// that queries stay `&'static str` literals built with `concat!`.
-macro_rules! request_columns {
-    () => {
-        "id, reference, agency_id, kind, name, records, previous_records, purpose, \
-         letter_number, letter_date, letter_sha256, letter_size, confirmation_sha256, \
-         confirmation_size, state, state_reason, version, submitted_by, submitted_at, due_at, \
-         due_uncertain, approved_digest, serial_after, verify_deadline, updated_at"
-    };
-}
 
 /// The filter of [`list`]: `?1` agency, `?2` state, `?3` LIKE pattern;
 /// a NULL parameter leaves its condition out.
@@ -38,122 +27,6 @@ macro_rules! list_filter {
         "WHERE (?1 IS NULL OR agency_id = ?1) AND (?2 IS NULL OR state = ?2) \
          AND (?3 IS NULL OR name LIKE ?3 ESCAPE '\\')"
     };
-}
-
-/// A row of `requests`.
-#[derive(sqlx::FromRow)]
-struct RequestRow {
-    id: i64,
-    reference: String,
-    agency_id: i64,
-    kind: String,
-    name: String,
-    records: String,
-    previous_records: String,
-    purpose: String,
-    letter_number: String,
-    letter_date: String,
-    letter_sha256: Option<String>,
-    letter_size: Option<i64>,
-    confirmation_sha256: Option<String>,
-    confirmation_size: Option<i64>,
-    state: String,
-    state_reason: Option<String>,
-    version: i64,
-    submitted_by: i64,
-    submitted_at: i64,
-    due_at: i64,
-    due_uncertain: bool,
-    approved_digest: Option<String>,
-    serial_after: Option<i64>,
-    verify_deadline: Option<i64>,
-    updated_at: i64,
-}
-
-impl TryFrom<RequestRow> for SubdomainRequest {
-    type Error = StoreError;
-
-    fn try_from(row: RequestRow) -> StoreResult<Self> {
-        let letter = stored_letter("requests.letter_sha256", row.letter_sha256, row.letter_size)?;
-        let confirmation = stored_letter(
-            "requests.confirmation_sha256",
-            row.confirmation_sha256,
-            row.confirmation_size,
-        )?;
-        Ok(SubdomainRequest {
-            id: RequestId(row.id),
-            reference: row.reference,
-            agency_id: AgencyId(row.agency_id),
-            kind: parse_text("requests.kind", &row.kind)?,
-            name: row.name,
-            records: parse_json("requests.records", &row.records)?,
-            previous_records: parse_json("requests.previous_records", &row.previous_records)?,
-            purpose: row.purpose,
-            letter_number: row.letter_number,
-            letter_date: parse_date("requests.letter_date", &row.letter_date)?,
-            letter,
-            confirmation,
-            state: parse_text("requests.state", &row.state)?,
-            state_reason: row.state_reason,
-            version: row.version,
-            submitted_by: UserId(row.submitted_by),
-            submitted_at: from_ms("requests.submitted_at", row.submitted_at)?,
-            due_at: from_ms("requests.due_at", row.due_at)?,
-            due_uncertain: row.due_uncertain,
-            approved_digest: row.approved_digest,
-            serial_after: parse_serial("requests.serial_after", row.serial_after)?,
-            verify_deadline: from_ms_opt("requests.verify_deadline", row.verify_deadline)?,
-            updated_at: from_ms("requests.updated_at", row.updated_at)?,
-        })
-    }
-}
-
-/// A stored PDF's hash and size, which are set together or not at all.
-pub(super) fn stored_letter(
-    column: &'static str,
-    sha256: Option<String>,
-    size: Option<i64>,
-) -> StoreResult<Option<Letter>> {
-    match (sha256, size) {
-        (Some(sha256), Some(size)) => Ok(Some(Letter { sha256, size })),
-        (None, None) => Ok(None),
-        _ => Err(corrupt(column, "hash and size must be set together")),
-    }
-}
-
-fn convert_all(rows: Vec<RequestRow>) -> StoreResult<Vec<SubdomainRequest>> {
-    rows.into_iter().map(SubdomainRequest::try_from).collect()
-}
-
-/// A row of `request_transitions` with the actor's username.
-#[derive(sqlx::FromRow)]
-struct TransitionRow {
-    from_state: Option<String>,
-    to_state: String,
-    actor_id: Option<i64>,
-    actor_name: Option<String>,
-    note: Option<String>,
-    at: i64,
-}
-
-impl TryFrom<TransitionRow> for Transition {
-    type Error = StoreError;
-
-    fn try_from(row: TransitionRow) -> StoreResult<Self> {
-        Ok(Transition {
-            from: row
-                .from_state
-                .map(|s| parse_text("request_transitions.from_state", &s))
-                .transpose()?,
-            to: parse_text("request_transitions.to_state", &row.to_state)?,
-            actor: row
-                .actor_id
-                .map_or(Actor::System, |id| Actor::User(UserId(id))),
-            actor_name: row.actor_name,
-            note: row.note,
-            at: from_ms("request_transitions.at", row.at)?,
-        })
-    }
 }
 
 pub(super) async fn fetch(
@@ -212,7 +85,7 @@ pub(super) async fn insert(
     .bind(new.reference_year)
     .fetch_one(&mut *conn)
     .await?;
-    let reference = format!("DNS/{}/{seq:06}", new.reference_year);
+    let reference = reference(new.reference_year, seq);
     let submitted_at = to_ms(new.submitted_at);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO requests (reference, agency_id, kind, name, records, previous_records, purpose,
@@ -292,25 +165,7 @@ async fn explain_miss(
             .bind(id.0)
             .fetch_optional(conn)
             .await;
-    let (state, version) = match row {
-        Ok(Some(row)) => row,
-        Ok(None) => return StoreError::NotFound("request"),
-        Err(e) => return e.into(),
-    };
-    let actual = match parse_text::<RequestState>("requests.state", &state) {
-        Ok(actual) => actual,
-        Err(e) => return e,
-    };
-    match expected_version {
-        _ if actual != expected => StoreError::StateMismatch { expected, actual },
-        Some(expected) if expected != version => StoreError::VersionMismatch {
-            expected,
-            actual: version,
-        },
-        // The row matched after all: only possible if it changed between
-        // the two statements, which the write lock rules out.
-        _ => StoreError::StateMismatch { expected, actual },
-    }
+    miss(row, expected, expected_version)
 }
 
 /// Applies `change` with its transition row and job effect. The job is
@@ -320,12 +175,7 @@ pub(super) async fn apply_change(
     change: &StateChange,
     now_ms: i64,
 ) -> StoreResult<()> {
-    if !change.from.can_become(change.to) {
-        return Err(StoreError::IllegalTransition {
-            from: change.from,
-            to: change.to,
-        });
-    }
+    check_transition(change)?;
     jobs::apply_effect(conn, change.request_id, change.job, now_ms).await?;
     let changed = sqlx::query(
         "UPDATE requests SET state = ?1, version = version + 1, updated_at = ?2, state_reason = ?3,
@@ -432,8 +282,6 @@ pub(super) async fn revise(
     now_ms: i64,
 ) -> StoreResult<()> {
     let (from, to) = (RequestState::RevisionRequested, RequestState::Submitted);
-    // 2^63 ms is 292 million years: saturating never changes a real pause.
-    let paused_ms = i64::try_from(revision.paused.as_millis()).unwrap_or(i64::MAX);
     let changed = sqlx::query(
         "UPDATE requests SET records = ?1, previous_records = ?2, purpose = ?3, letter_number = ?4,
              letter_date = ?5, state = ?6, state_reason = NULL, version = version + 1, updated_at = ?7,
@@ -449,7 +297,7 @@ pub(super) async fn revise(
     .bind(now_ms)
     .bind(to_ms(revision.due_at))
     .bind(revision.due_uncertain)
-    .bind(paused_ms)
+    .bind(paused_ms(revision))
     .bind(id.0)
     .bind(from.as_str())
     .execute(&mut *conn)
@@ -472,10 +320,7 @@ pub(super) async fn list(
 ) -> StoreResult<Page<SubdomainRequest>> {
     let agency = filter.agency_id.map(|a| a.0);
     let state = filter.state.map(RequestState::as_str);
-    let pattern = filter
-        .name
-        .as_deref()
-        .map(|n| format!("%{}%", like_escape(n)));
+    let pattern = name_pattern(filter);
     let rows: Vec<RequestRow> = sqlx::query_as(concat!(
         "SELECT ",
         request_columns!(),
@@ -496,10 +341,7 @@ pub(super) async fn list(
         .bind(pattern.as_deref())
         .fetch_one(&mut *conn)
         .await?;
-    Ok(Page {
-        items: convert_all(rows)?,
-        total,
-    })
+    page(rows, total)
 }
 
 /// A request's history, oldest first.

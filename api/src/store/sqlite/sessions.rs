@@ -2,23 +2,24 @@
 //! and the throttle on failed sign-ins; each write with its audit entry in
 //! one `BEGIN IMMEDIATE` transaction.
 //!
-//! Users are read through [`accounts`], which owns the `users` row format.
+//! Users are read through [`accounts`], which reads the `users` row format
+//! (`store/rows/accounts.rs`).
 
-use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 use time::OffsetDateTime;
 
 use super::{SqliteStore, accounts, audit};
-use crate::audit::{AuditAction, AuditActor, AuditEvent};
+use crate::audit::{AuditAction, AuditActor};
 use crate::model::{User, UserId};
-use crate::store::codec::{corrupt, from_ms, from_ms_opt, now_ms, to_ms};
+use crate::store::codec::{now_ms, to_ms};
+use crate::store::rows::sessions::{
+    SessionRow, locked_event, login_event, login_failed_event, login_failures_row, logout_event,
+    sessions_ended_event, stored_session,
+};
 use crate::store::{
     FailedLogin, LoginFailures, NewStoredSession, StoreError, StoreResult, StoredSession,
     ThrottleKey, ThrottleRule, UserCredentials,
 };
-
-#[cfg(test)]
-mod tests;
 
 /// Every user, by username.
 pub(super) async fn list_users(store: &SqliteStore) -> StoreResult<Vec<User>> {
@@ -86,11 +87,7 @@ pub(super) async fn set_user_disabled(
         } else {
             AuditAction::UserEnabled
         };
-        let mut event = AuditEvent::new(action, by).with_detail(json!({
-            "username": before.username,
-            "sessions_ended": ended,
-        }));
-        event.agency_id = before.agency_id;
+        let event = sessions_ended_event(action, &before, ended, by);
         audit::append(&mut tx, &event, now).await?;
     }
     let after = accounts::user(&mut *tx, user_id)
@@ -119,11 +116,7 @@ pub(super) async fn set_password(
     // A new password is often the answer to a leaked one: whoever signed
     // in with the old one is signed out.
     let ended = delete_user_sessions(&mut *tx, user_id).await?;
-    let mut event = AuditEvent::new(AuditAction::UserPasswordSet, by).with_detail(json!({
-        "username": user.username,
-        "sessions_ended": ended,
-    }));
-    event.agency_id = user.agency_id;
+    let event = sessions_ended_event(AuditAction::UserPasswordSet, &user, ended, by);
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(())
@@ -149,30 +142,9 @@ pub(super) async fn create_session(store: &SqliteStore, new: NewStoredSession) -
     .bind(&new.client)
     .fetch_one(&mut *tx)
     .await?;
-    // The session's number and where it came from; never the token, its
-    // hash or the CSRF token.
-    let mut event =
-        AuditEvent::new(AuditAction::AuthLogin, AuditActor::User(user.id)).with_detail(json!({
-            "session": id,
-            "client": new.client,
-            "expires_at": to_ms(new.expires_at),
-        }));
-    event.agency_id = user.agency_id;
-    audit::append(&mut tx, &event, now).await?;
+    audit::append(&mut tx, &login_event(&user, id, &new), now).await?;
     tx.commit().await?;
     Ok(id)
-}
-
-/// A row of `sessions`.
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: i64,
-    user_id: i64,
-    csrf_token: String,
-    client: String,
-    created_at: i64,
-    last_seen_at: i64,
-    expires_at: i64,
 }
 
 pub(super) async fn session_by_token_hash(
@@ -196,15 +168,7 @@ pub(super) async fn session_by_token_hash(
         .await?
         .ok_or(StoreError::NotFound("user"))?;
     tx.commit().await?;
-    Ok(Some(StoredSession {
-        id: row.id,
-        user,
-        csrf_token: row.csrf_token,
-        client: row.client,
-        created_at: from_ms("sessions.created_at", row.created_at)?,
-        last_seen_at: from_ms("sessions.last_seen_at", row.last_seen_at)?,
-        expires_at: from_ms("sessions.expires_at", row.expires_at)?,
-    }))
+    Ok(Some(stored_session(row, user)?))
 }
 
 pub(super) async fn touch_session(
@@ -236,9 +200,7 @@ pub(super) async fn end_session(
         return Ok(false);
     };
     let user = accounts::user(&mut *tx, UserId(user_id)).await?;
-    let mut event = AuditEvent::new(AuditAction::AuthLogout, AuditActor::User(UserId(user_id)))
-        .with_detail(json!({ "session": id, "client": client }));
-    event.agency_id = user.and_then(|u| u.agency_id);
+    let event = logout_event(id, UserId(user_id), user, client);
     audit::append(&mut tx, &event, to_ms(now)).await?;
     tx.commit().await?;
     Ok(true)
@@ -256,11 +218,7 @@ pub(super) async fn end_user_sessions(
         .ok_or(StoreError::NotFound("user"))?;
     let ended = delete_user_sessions(&mut *tx, user_id).await?;
     if ended > 0 {
-        let mut event = AuditEvent::new(AuditAction::AuthLogout, by).with_detail(json!({
-            "username": user.username,
-            "sessions_ended": ended,
-        }));
-        event.agency_id = user.agency_id;
+        let event = sessions_ended_event(AuditAction::AuthLogout, &user, ended, by);
         audit::append(&mut tx, &event, to_ms(now)).await?;
     }
     tx.commit().await?;
@@ -308,15 +266,7 @@ pub(super) async fn login_failures(
             .bind(key.stored())
             .fetch_optional(ex)
             .await?;
-    row.map(|(failures, first_at, locked_until)| {
-        Ok(LoginFailures {
-            failures: u32::try_from(failures)
-                .map_err(|_| corrupt("login_failures.failures", failures))?,
-            first_at: from_ms("login_failures.first_at", first_at)?,
-            locked_until: from_ms_opt("login_failures.locked_until", locked_until)?,
-        })
-    })
-    .transpose()
+    row.map(login_failures_row).transpose()
 }
 
 pub(super) async fn record_login_failure(
@@ -327,13 +277,7 @@ pub(super) async fn record_login_failure(
 ) -> StoreResult<()> {
     let at = to_ms(now);
     let mut tx = store.begin_write().await?;
-    let event =
-        AuditEvent::new(AuditAction::AuthLoginFailed, AuditActor::Anonymous).with_detail(json!({
-            "username": failure.username,
-            "client": failure.client,
-            "reason": failure.reason.as_str(),
-        }));
-    audit::append(&mut tx, &event, at).await?;
+    audit::append(&mut tx, &login_failed_event(failure), at).await?;
     for (key, rule) in counted {
         count_failure(&mut tx, key, rule, now).await?;
     }
@@ -366,17 +310,7 @@ async fn count_failure(
     .await?;
     let was_locked = previous.and_then(|p| p.locked_for(now)).is_some();
     if let (Some(until), false) = (next.locked_until, was_locked) {
-        let mut detail = json!({
-            "failures": next.failures,
-            "window_secs": rule.window.as_secs(),
-            "locked_until": to_ms(until),
-        });
-        match key {
-            ThrottleKey::Username(name) => detail["username"] = json!(name),
-            ThrottleKey::Client(address) => detail["client"] = json!(address),
-        }
-        let event =
-            AuditEvent::new(AuditAction::AuthLocked, AuditActor::Anonymous).with_detail(detail);
+        let event = locked_event(key, rule, &next, until);
         audit::append(conn, &event, to_ms(now)).await?;
     }
     Ok(())

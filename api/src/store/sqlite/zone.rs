@@ -1,17 +1,17 @@
 //! Zone history and drift in SQLite: name versions written with the
 //! change that makes them, drift findings kept one open per fingerprint.
 
-use serde_json::{Value, json};
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::audit;
-use crate::audit::{AuditAction, AuditActor, AuditEvent};
 use crate::model::{
     AgencyId, DriftFinding, DriftRun, DriftState, NameVersion, RequestId, SubdomainRequest, UserId,
-    VersionSource,
 };
-use crate::store::codec::{from_ms, from_ms_opt, parse_json, parse_serial, parse_text};
+use crate::store::rows::zone::{
+    FindingRow, NewVersion, VersionRow, adopted_event, cleared_event, closed, drift_run,
+    failed_event, finding_columns, found_event, open_changed, restored_event,
+};
 use crate::store::{ImportedName, NewFinding, StoreError, StoreResult};
 
 /// Writes the version an activated request made.
@@ -28,18 +28,8 @@ pub(super) async fn version_from_request(
     .fetch_optional(&mut *conn)
     .await?
     .flatten();
-    insert_version(
-        conn,
-        &request.name,
-        Some(request.agency_id),
-        &request.records,
-        VersionSource::Request,
-        Some(request.id),
-        approver.map(UserId),
-        request.serial_after,
-        now_ms,
-    )
-    .await
+    let version = NewVersion::from_request(request, approver.map(UserId));
+    insert_version(conn, &version, now_ms).await
 }
 
 /// Writes the first version of a name imported from the zone at `serial`.
@@ -49,30 +39,12 @@ pub(super) async fn version_imported(
     serial: Option<u32>,
     now_ms: i64,
 ) -> StoreResult<()> {
-    insert_version(
-        conn,
-        &name.name,
-        name.agency_id,
-        &name.records,
-        VersionSource::Imported,
-        None,
-        None,
-        serial,
-        now_ms,
-    )
-    .await
+    insert_version(conn, &NewVersion::imported(name, serial), now_ms).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn insert_version(
     conn: &mut SqliteConnection,
-    name: &str,
-    agency_id: Option<AgencyId>,
-    records: &[provisioner::record::RecordInput],
-    source: VersionSource,
-    request_id: Option<RequestId>,
-    approved_by: Option<UserId>,
-    serial: Option<u32>,
+    version: &NewVersion<'_>,
     now_ms: i64,
 ) -> StoreResult<()> {
     sqlx::query(
@@ -80,30 +52,17 @@ async fn insert_version(
              serial, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(name)
-    .bind(agency_id.map(|a| a.0))
-    .bind(Json(records))
-    .bind(source.as_str())
-    .bind(request_id.map(|r| r.0))
-    .bind(approved_by.map(|u| u.0))
-    .bind(serial.map(i64::from))
+    .bind(version.name)
+    .bind(version.agency_id.map(|a| a.0))
+    .bind(Json(version.records))
+    .bind(version.source.as_str())
+    .bind(version.request_id.map(|r| r.0))
+    .bind(version.approved_by.map(|u| u.0))
+    .bind(version.serial.map(i64::from))
     .bind(now_ms)
     .execute(conn)
     .await?;
     Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct VersionRow {
-    id: i64,
-    name: String,
-    agency_id: Option<i64>,
-    records: String,
-    source: String,
-    request_id: Option<i64>,
-    approved_by: Option<String>,
-    serial: Option<i64>,
-    at: i64,
 }
 
 /// Every version of `name`, oldest first.
@@ -120,58 +79,7 @@ pub(super) async fn history(
     .bind(name)
     .fetch_all(ex)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(NameVersion {
-                id: row.id,
-                name: row.name,
-                agency_id: row.agency_id.map(AgencyId),
-                records: parse_json("name_versions.records", &row.records)?,
-                source: parse_text("name_versions.source", &row.source)?,
-                request_id: row.request_id.map(RequestId),
-                approved_by: row.approved_by,
-                serial: parse_serial("name_versions.serial", row.serial)?,
-                at: from_ms("name_versions.at", row.at)?,
-            })
-        })
-        .collect()
-}
-
-#[derive(sqlx::FromRow)]
-struct FindingRow {
-    id: i64,
-    subject: String,
-    kind: String,
-    detail: String,
-    state: String,
-    first_seen_at: i64,
-    last_seen_at: i64,
-    closed_at: Option<i64>,
-    note: Option<String>,
-}
-
-impl TryFrom<FindingRow> for DriftFinding {
-    type Error = StoreError;
-
-    fn try_from(row: FindingRow) -> StoreResult<Self> {
-        Ok(DriftFinding {
-            id: row.id,
-            subject: row.subject,
-            kind: row.kind,
-            detail: parse_json::<Value>("drift_findings.detail", &row.detail)?,
-            state: parse_text("drift_findings.state", &row.state)?,
-            first_seen_at: from_ms("drift_findings.first_seen_at", row.first_seen_at)?,
-            last_seen_at: from_ms("drift_findings.last_seen_at", row.last_seen_at)?,
-            closed_at: from_ms_opt("drift_findings.closed_at", row.closed_at)?,
-            note: row.note,
-        })
-    }
-}
-
-macro_rules! finding_columns {
-    () => {
-        "id, subject, kind, detail, state, first_seen_at, last_seen_at, closed_at, note"
-    };
+    rows.into_iter().map(NameVersion::try_from).collect()
 }
 
 /// Records a run's findings: new ones are opened (and audited), ones seen
@@ -211,10 +119,7 @@ pub(super) async fn record_run(
         .fetch_one(&mut *conn)
         .await?;
         let found = DriftFinding::try_from(row)?;
-        let mut event = AuditEvent::new(AuditAction::DriftFound, AuditActor::System)
-            .with_detail(json!({ "finding": found.id, "difference": found.detail }));
-        event.name = Some(found.subject.clone());
-        audit::append(conn, &event, now_ms).await?;
+        audit::append(conn, &found_event(&found), now_ms).await?;
         opened.push(found);
     }
     let gone: Vec<FindingRow> = sqlx::query_as(concat!(
@@ -231,10 +136,7 @@ pub(super) async fn record_run(
             .bind(row.id)
             .execute(&mut *conn)
             .await?;
-        let mut event = AuditEvent::new(AuditAction::DriftCleared, AuditActor::System)
-            .with_detail(json!({ "finding": row.id, "note": "the zone no longer shows it" }));
-        event.name = Some(row.subject);
-        audit::append(conn, &event, now_ms).await?;
+        audit::append(conn, &cleared_event(row.id, row.subject), now_ms).await?;
     }
     let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drift_findings WHERE state = 'open'")
         .fetch_one(&mut *conn)
@@ -263,9 +165,7 @@ pub(super) async fn record_failed_run(
         .bind(error)
         .execute(&mut *conn)
         .await?;
-    let event = AuditEvent::new(AuditAction::DriftFailed, AuditActor::System)
-        .with_detail(json!({ "error": error }));
-    audit::append(conn, &event, now_ms).await?;
+    audit::append(conn, &failed_event(error), now_ms).await?;
     Ok(())
 }
 
@@ -292,15 +192,7 @@ pub(super) async fn last_run(ex: impl SqliteExecutor<'_>) -> StoreResult<Option<
     )
     .fetch_optional(ex)
     .await?;
-    row.map(|(at, serial, findings, error)| {
-        Ok(DriftRun {
-            at: from_ms("drift_runs.at", at)?,
-            primary_serial: parse_serial("drift_runs.primary_serial", serial)?,
-            findings,
-            error,
-        })
-    })
-    .transpose()
+    row.map(drift_run).transpose()
 }
 
 /// Settles an open finding about a managed name by recording `records`
@@ -330,18 +222,8 @@ pub(super) async fn adopt(
         .bind(&finding.subject)
         .execute(&mut *conn)
         .await?;
-    insert_version(
-        conn,
-        &finding.subject,
-        agency,
-        records,
-        VersionSource::Adopted,
-        None,
-        Some(by),
-        serial,
-        now_ms,
-    )
-    .await?;
+    let version = NewVersion::adopted(&finding.subject, agency, records, by, serial);
+    insert_version(conn, &version, now_ms).await?;
     sqlx::query(
         "UPDATE drift_findings SET state = 'adopted', closed_at = ?, closed_by = ?, note = ?
          WHERE id = ?",
@@ -352,17 +234,9 @@ pub(super) async fn adopt(
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    let mut event = AuditEvent::new(AuditAction::DriftAdopted, AuditActor::User(by))
-        .with_detail(json!({ "finding": id, "records": records, "serial": serial, "note": note }));
-    event.name = Some(finding.subject.clone());
-    event.agency_id = agency;
+    let event = adopted_event(&finding, agency, records, serial, by, note);
     audit::append(conn, &event, now_ms).await?;
-    Ok(DriftFinding {
-        state: DriftState::Adopted,
-        closed_at: Some(from_ms("drift_findings.closed_at", now_ms)?),
-        note: note.map(str::to_owned),
-        ..finding
-    })
+    closed(finding, DriftState::Adopted, note, now_ms)
 }
 
 /// An open finding about a changed managed name, or "not found".
@@ -378,13 +252,7 @@ pub(super) async fn open_changed_finding(
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    let finding = DriftFinding::try_from(row.ok_or(StoreError::NotFound("drift finding"))?)?;
-    if finding.state != DriftState::Open || finding.kind != "changed" {
-        return Err(StoreError::NotFound(
-            "open drift finding about a managed name",
-        ));
-    }
-    Ok(finding)
+    open_changed(row)
 }
 
 /// Closes `finding` as restored by request `request_id`, audited.
@@ -408,13 +276,7 @@ pub(super) async fn close_restored(
     .bind(finding.id)
     .execute(&mut *conn)
     .await?;
-    let event = AuditEvent::new(AuditAction::DriftRestored, AuditActor::User(by))
-        .with_detail(json!({ "finding": finding.id, "request_id": request_id.0, "note": note }));
+    let event = restored_event(&finding, request_id, by, note);
     audit::append_for_request(conn, request_id, event, now_ms).await?;
-    Ok(DriftFinding {
-        state: DriftState::Restored,
-        closed_at: Some(from_ms("drift_findings.closed_at", now_ms)?),
-        note: note.map(str::to_owned),
-        ..finding
-    })
+    closed(finding, DriftState::Restored, note, now_ms)
 }

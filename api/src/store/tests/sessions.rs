@@ -1,13 +1,13 @@
-//! Sessions, credentials and the sign-in throttle against a real SQLite
-//! file; every time is the `now` the test passes, nothing sleeps.
+//! Sessions, credentials and the sign-in throttle; every time is the
+//! `now` the test passes, nothing sleeps.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tempfile::TempDir;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::super::SqliteStore;
+use super::{TestDb, console};
 use crate::audit::{AuditActor, AuditEntry};
 use crate::model::{Role, UserId};
 use crate::store::{
@@ -15,30 +15,34 @@ use crate::store::{
     ThrottleKey, ThrottleRule,
 };
 
-const T0: OffsetDateTime = datetime!(2026-03-02 08:00:00 UTC);
-
-fn console() -> AuditActor {
-    AuditActor::Console("test".to_owned())
+on_both_databases! {
+    a_session_reads_back_is_touched_forward_and_ends_once,
+    purging_removes_idle_and_expired_sessions_and_stale_failures,
+    disabling_a_user_ends_their_sessions_in_the_same_transaction,
+    a_new_password_replaces_the_hash_and_ends_sessions_unaudited_hash,
+    ending_all_sessions_of_a_user_is_one_audit_entry,
+    failures_lock_at_the_limit_and_count_afresh_after_the_window,
 }
+
+const T0: OffsetDateTime = datetime!(2026-03-02 08:00:00 UTC);
 
 fn minutes(n: u64) -> Duration {
     Duration::from_secs(n * 60)
 }
 
 struct Fixture {
-    store: SqliteStore,
-    _dir: TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("dnsdesk.db"))
-        .await
-        .expect("open");
-    Fixture { store, _dir: dir }
+    store: Arc<dyn Store>,
+    db: TestDb,
 }
 
 impl Fixture {
+    fn new(db: TestDb) -> Self {
+        Self {
+            store: Arc::clone(&db.store),
+            db,
+        }
+    }
+
     async fn user(&self, username: &str, hash: Option<&str>) -> UserId {
         let new = NewUser {
             username: username.to_owned(),
@@ -72,10 +76,7 @@ impl Fixture {
     }
 
     async fn sessions_left(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-            .fetch_one(&self.store.pool)
-            .await
-            .expect("count")
+        self.db.scalar("SELECT COUNT(*) FROM sessions").await
     }
 }
 
@@ -83,9 +84,8 @@ fn actions(entries: &[AuditEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.action.as_str()).collect()
 }
 
-#[tokio::test]
-async fn a_session_reads_back_is_touched_forward_and_ends_once() {
-    let f = fixture().await;
+async fn a_session_reads_back_is_touched_forward_and_ends_once(db: TestDb) {
+    let f = Fixture::new(db);
     let user = f.user("reviewer", None).await;
     let id = f.session(user, "hash-of-token-1", T0).await;
 
@@ -152,9 +152,8 @@ async fn a_session_reads_back_is_touched_forward_and_ends_once() {
     }
 }
 
-#[tokio::test]
-async fn purging_removes_idle_and_expired_sessions_and_stale_failures() {
-    let f = fixture().await;
+async fn purging_removes_idle_and_expired_sessions_and_stale_failures(db: TestDb) {
+    let f = Fixture::new(db);
     let user = f.user("reviewer", None).await;
     let now = T0 + Duration::from_secs(13 * 3600);
     // Past its absolute end, though used a minute ago.
@@ -227,9 +226,8 @@ async fn purging_removes_idle_and_expired_sessions_and_stale_failures() {
     );
 }
 
-#[tokio::test]
-async fn disabling_a_user_ends_their_sessions_in_the_same_transaction() {
-    let f = fixture().await;
+async fn disabling_a_user_ends_their_sessions_in_the_same_transaction(db: TestDb) {
+    let f = Fixture::new(db);
     let alice = f.user("alice", None).await;
     let bob = f.user("bob", None).await;
     f.session(alice, "a1", T0).await;
@@ -258,12 +256,11 @@ async fn disabling_a_user_ends_their_sessions_in_the_same_transaction() {
             .is_some()
     );
     // A session that somehow exists for a disabled user is not handed out.
-    sqlx::query(
+    f.db.execute(&format!(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at,
-             expires_at, client) VALUES ('stray', ?, 'c', 1, 1, 2, 'x')",
-    )
-    .bind(alice.0)
-    .execute(&f.store.pool)
+             expires_at, client) VALUES ('stray', {}, 'c', 1, 1, 2, 'x')",
+        alice.0
+    ))
     .await
     .expect("insert");
     assert!(
@@ -315,9 +312,8 @@ async fn disabling_a_user_ends_their_sessions_in_the_same_transaction() {
     );
 }
 
-#[tokio::test]
-async fn a_new_password_replaces_the_hash_and_ends_sessions_unaudited_hash() {
-    let f = fixture().await;
+async fn a_new_password_replaces_the_hash_and_ends_sessions_unaudited_hash(db: TestDb) {
+    let f = Fixture::new(db);
     let user = f.user("reviewer", Some("$argon2id$old")).await;
     f.user("admin", None).await;
     f.session(user, "s1", T0).await;
@@ -372,9 +368,8 @@ async fn a_new_password_replaces_the_hash_and_ends_sessions_unaudited_hash() {
     assert_eq!(names, ["admin", "reviewer"]);
 }
 
-#[tokio::test]
-async fn ending_all_sessions_of_a_user_is_one_audit_entry() {
-    let f = fixture().await;
+async fn ending_all_sessions_of_a_user_is_one_audit_entry(db: TestDb) {
+    let f = Fixture::new(db);
     let user = f.user("reviewer", None).await;
     f.session(user, "s1", T0).await;
     f.session(user, "s2", T0).await;
@@ -402,9 +397,8 @@ async fn ending_all_sessions_of_a_user_is_one_audit_entry() {
     );
 }
 
-#[tokio::test]
-async fn failures_lock_at_the_limit_and_count_afresh_after_the_window() {
-    let f = fixture().await;
+async fn failures_lock_at_the_limit_and_count_afresh_after_the_window(db: TestDb) {
+    let f = Fixture::new(db);
     let rule = ThrottleRule {
         max_failures: 5,
         window: minutes(15),

@@ -1,12 +1,12 @@
-//! Complaints against a real SQLite file: filing under a code, the steps
-//! and the states they are allowed from, the lists, and what the audit
-//! log keeps (and does not).
+//! Complaints: filing under a code, the steps and the states they are
+//! allowed from, the lists, and what the audit log keeps (and does not).
 
-use tempfile::TempDir;
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::super::SqliteStore;
+use super::TestDb;
 use crate::audit::{AuditActor, AuditEntry};
 use crate::model::{
     AgencyId, ComplaintCategory, ComplaintChannel, ComplaintState, ComplaintStep, Role,
@@ -14,51 +14,66 @@ use crate::model::{
 };
 use crate::store::{ComplaintFilter, NewAgency, NewComplaint, NewUser, Store, StoreError};
 
+on_both_databases! {
+    a_complaint_is_filed_under_a_code_and_found_by_it,
+    steps_apply_only_from_the_states_the_diagram_allows,
+    lists_filter_by_agency_state_and_deadline_open_and_nearest_first,
+}
+
 const RECEIVED: OffsetDateTime = datetime!(2026-03-17 03:00 UTC);
 
 struct Fixture {
-    store: SqliteStore,
+    store: Arc<dyn Store>,
     officer: UserId,
     agency: AgencyId,
-    _dir: TempDir,
+    _db: TestDb,
 }
 
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("dnsdesk.db"))
-        .await
-        .expect("open");
-    let console = AuditActor::Console("test".to_owned());
-    let agency = store
-        .create_agency(
-            NewAgency {
-                code: "DISDIK".into(),
-                name: "Dinas Pendidikan".into(),
-                email: "it@disdik.kalbarprov.go.id".into(),
-            },
-            console.clone(),
-        )
-        .await
-        .expect("agency")
-        .id;
-    let officer = store
-        .create_user(
-            NewUser {
-                username: "rina".into(),
-                role: Role::Reviewer,
-                agency_id: None,
-                password_hash: None,
-            },
-            console,
-        )
-        .await
-        .expect("user")
-        .id;
-    Fixture {
-        store,
-        officer,
-        agency,
-        _dir: dir,
+impl Fixture {
+    async fn new(db: TestDb) -> Self {
+        let store = Arc::clone(&db.store);
+        let console = AuditActor::Console("test".to_owned());
+        let agency = store
+            .create_agency(
+                NewAgency {
+                    code: "DISDIK".into(),
+                    name: "Dinas Pendidikan".into(),
+                    email: "it@disdik.kalbarprov.go.id".into(),
+                },
+                console.clone(),
+            )
+            .await
+            .expect("agency")
+            .id;
+        let officer = store
+            .create_user(
+                NewUser {
+                    username: "rina".into(),
+                    role: Role::Reviewer,
+                    agency_id: None,
+                    password_hash: None,
+                },
+                console,
+            )
+            .await
+            .expect("user")
+            .id;
+        Self {
+            store,
+            officer,
+            agency,
+            _db: db,
+        }
+    }
+
+    async fn complaint_entries(&self) -> Vec<AuditEntry> {
+        self.store
+            .audit_range(0, 1000)
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.action.starts_with("complaint."))
+            .collect()
     }
 }
 
@@ -83,21 +98,8 @@ fn classify(category: ComplaintCategory, due_at: OffsetDateTime) -> ComplaintSte
     }
 }
 
-impl Fixture {
-    async fn complaint_entries(&self) -> Vec<AuditEntry> {
-        self.store
-            .audit_range(0, 1000)
-            .await
-            .expect("audit")
-            .into_iter()
-            .filter(|e| e.action.starts_with("complaint."))
-            .collect()
-    }
-}
-
-#[tokio::test]
-async fn a_complaint_is_filed_under_a_code_and_found_by_it() {
-    let f = fixture().await;
+async fn a_complaint_is_filed_under_a_code_and_found_by_it(db: TestDb) {
+    let f = Fixture::new(db).await;
     let filed = f
         .store
         .insert_complaint(public("Situs sekolah tidak bisa dibuka"))
@@ -146,9 +148,8 @@ async fn a_complaint_is_filed_under_a_code_and_found_by_it() {
     }
 }
 
-#[tokio::test]
-async fn steps_apply_only_from_the_states_the_diagram_allows() {
-    let f = fixture().await;
+async fn steps_apply_only_from_the_states_the_diagram_allows(db: TestDb) {
+    let f = Fixture::new(db).await;
     let c = f
         .store
         .insert_complaint(public("Lambat"))
@@ -291,9 +292,8 @@ async fn steps_apply_only_from_the_states_the_diagram_allows() {
     }
 }
 
-#[tokio::test]
-async fn lists_filter_by_agency_state_and_deadline_open_and_nearest_first() {
-    let f = fixture().await;
+async fn lists_filter_by_agency_state_and_deadline_open_and_nearest_first(db: TestDb) {
+    let f = Fixture::new(db).await;
     let mut from_pd = public("Dari PD");
     from_pd.channel = ComplaintChannel::PdPortal;
     from_pd.agency_id = Some(f.agency);

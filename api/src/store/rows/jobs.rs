@@ -1,0 +1,153 @@
+//! The rows of `jobs`, `dns_attempts` and `server_checks`, and what a
+//! job's worker hands the store about an attempt.
+
+use std::time::Duration;
+
+use crate::model::{AttemptOutcome, DnsAttempt, Job, JobId, RequestId, ServerCheck};
+use crate::store::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial};
+use crate::store::{JobFence, StoreError, StoreResult};
+
+/// A claimed row of `jobs`.
+#[derive(sqlx::FromRow)]
+pub(in crate::store) struct JobRow {
+    id: i64,
+    request_id: i64,
+    attempts: i64,
+    lease_token: i64,
+}
+
+impl From<JobRow> for Job {
+    fn from(row: JobRow) -> Self {
+        Job {
+            id: JobId(row.id),
+            request_id: RequestId(row.request_id),
+            attempts: row.attempts,
+            lease_token: row.lease_token,
+        }
+    }
+}
+
+/// A lease in milliseconds, saturating (a lease of centuries is a
+/// configuration mistake, not a reason to fail).
+pub(in crate::store) fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Fails with [`StoreError::LeaseLost`] when an update fenced by `fence`
+/// changed no row.
+pub(in crate::store) fn fenced(changed: u64, fence: JobFence) -> StoreResult<()> {
+    if changed == 0 {
+        return Err(StoreError::LeaseLost(fence.job_id));
+    }
+    Ok(())
+}
+
+/// The columns of `dns_attempts` that [`AttemptRow`] reads.
+macro_rules! attempt_columns {
+    () => {
+        "id, request_id, server, key_name, message, outcome, rcode, detail, serial_after, \
+         started_at, finished_at"
+    };
+}
+pub(in crate::store) use attempt_columns;
+
+/// A row of `dns_attempts`.
+#[derive(sqlx::FromRow)]
+pub(in crate::store) struct AttemptRow {
+    id: i64,
+    request_id: i64,
+    server: String,
+    key_name: String,
+    message: String,
+    outcome: String,
+    rcode: Option<String>,
+    detail: Option<String>,
+    serial_after: Option<i64>,
+    started_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<AttemptRow> for DnsAttempt {
+    type Error = StoreError;
+
+    fn try_from(row: AttemptRow) -> StoreResult<Self> {
+        Ok(DnsAttempt {
+            id: row.id,
+            request_id: RequestId(row.request_id),
+            server: row.server,
+            key_name: row.key_name,
+            message: parse_json("dns_attempts.message", &row.message)?,
+            outcome: AttemptOutcome::parse(&row.outcome)
+                .map_err(|e| corrupt("dns_attempts.outcome", e))?,
+            rcode: row.rcode,
+            detail: row.detail,
+            serial_after: parse_serial("dns_attempts.serial_after", row.serial_after)?,
+            started_at: from_ms("dns_attempts.started_at", row.started_at)?,
+            finished_at: from_ms_opt("dns_attempts.finished_at", row.finished_at)?,
+        })
+    }
+}
+
+/// The write-ahead row of an UPDATE about to be sent.
+pub(in crate::store) struct NewAttempt<'a> {
+    pub(in crate::store) request_id: RequestId,
+    pub(in crate::store) server: &'a str,
+    pub(in crate::store) key_name: &'a str,
+    pub(in crate::store) message: &'a [String],
+    pub(in crate::store) serial_before: Option<u32>,
+}
+
+/// How an attempt ended.
+pub(in crate::store) struct AttemptEnd<'a> {
+    pub(in crate::store) outcome: AttemptOutcome,
+    pub(in crate::store) rcode: Option<&'a str>,
+    pub(in crate::store) detail: Option<&'a str>,
+    pub(in crate::store) serial_after: Option<u32>,
+}
+
+/// What the audit entry of an attempt's end repeats from its start.
+pub(in crate::store) struct AttemptStart {
+    pub(in crate::store) request_id: RequestId,
+    pub(in crate::store) server: String,
+    pub(in crate::store) key_name: String,
+    pub(in crate::store) serial_before: Option<i64>,
+    pub(in crate::store) started_at_ms: i64,
+}
+
+/// The start of an attempt as read (request, server, key name, serial
+/// before, start time), or "not found".
+pub(in crate::store) fn attempt_start(
+    row: Option<(i64, String, String, Option<i64>, i64)>,
+) -> StoreResult<AttemptStart> {
+    let (request_id, server, key_name, serial_before, started_at_ms) =
+        row.ok_or(StoreError::NotFound("attempt"))?;
+    Ok(AttemptStart {
+        request_id: RequestId(request_id),
+        server,
+        key_name,
+        serial_before,
+        started_at_ms,
+    })
+}
+
+/// A row of `server_checks`.
+#[derive(sqlx::FromRow)]
+pub(in crate::store) struct CheckRow {
+    server: String,
+    report: String,
+    matches: bool,
+    checked_at: i64,
+}
+
+impl TryFrom<CheckRow> for ServerCheck {
+    type Error = StoreError;
+
+    fn try_from(row: CheckRow) -> StoreResult<Self> {
+        Ok(ServerCheck {
+            server: row.server,
+            report: parse_json("server_checks.report", &row.report)?,
+            matches: row.matches,
+            checked_at: from_ms("server_checks.checked_at", row.checked_at)?,
+        })
+    }
+}
