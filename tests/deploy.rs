@@ -77,6 +77,8 @@ mod example {
     pub const ANY_8080: &str = "0.0.0.0:8080";
     /// Where nginx listens.
     pub const NGINX_LISTEN: &str = "127.0.0.1:8443";
+    /// The address nginx connects to the instances from.
+    pub const NGINX_ADDRESS: &str = "DNSDESK_TRUSTED_PROXIES=10.0.0.10";
 }
 
 /// The snippet `name` of the guide: the fenced block after its marker,
@@ -842,6 +844,7 @@ async fn nginx_in_front() {
     let postgres_env = Fill::new("postgres-env")
         .replace(example::DATABASE_URL, &url)
         .replace(example::ANY_8080, "127.0.0.1:0")
+        .replace(example::NGINX_ADDRESS, "DNSDESK_TRUSTED_PROXIES=127.0.0.1")
         .text();
     let mut env = env_lines(
         "the one-machine environment file",

@@ -18,6 +18,7 @@ common::on_both_databases!(
     sessions_end_at_logout_and_when_a_user_is_disabled,
     sign_in_is_throttled_and_failures_are_audited_without_the_password,
     the_public_check_is_rate_limited_per_client,
+    behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for,
     over_https_the_session_cookie_is_secure_and_host_prefixed,
     a_pd_asks_for_a_change_and_a_removal_from_the_subdomains_page,
 );
@@ -334,6 +335,48 @@ async fn the_public_check_is_rate_limited_per_client() {
     let (i, page) = limited.expect("never limited");
     assert_eq!(i, 9, "the burst is 10");
     assert!(page.headers.contains_key("retry-after"));
+}
+
+/// The public check's rate limit (a burst of 10 per client) behind a
+/// reverse proxy: with the proxy trusted, each forwarded-for client has
+/// its own allowance; without, the header is ignored and every request
+/// counts against the peer (here the test itself), forged or not.
+async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
+    let site = Site::new();
+    let check = |dnsdesk: &common::Instance, client: &'static str| {
+        let request = dnsdesk
+            .client
+            .get(dnsdesk.url("/check?name=apa.kalbarprov.go.id"))
+            .header("x-forwarded-for", client)
+            .send();
+        async move { request.await.unwrap().status() }
+    };
+    let behind_nginx = site.start_with_env(&[("DNSDESK_TRUSTED_PROXIES", "127.0.0.1".to_owned())]);
+    for _ in 0..10 {
+        assert_eq!(check(&behind_nginx, "198.51.100.7").await, StatusCode::OK);
+    }
+    assert_eq!(
+        check(&behind_nginx, "198.51.100.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is not held back.
+    assert_eq!(check(&behind_nginx, "198.51.100.8").await, StatusCode::OK);
+    // Nor is it by a forged first hop: the proxy appended the real one.
+    assert_eq!(
+        check(&behind_nginx, "198.51.100.7, 198.51.100.9").await,
+        StatusCode::OK
+    );
+    drop(behind_nginx);
+
+    let direct = site.start();
+    for n in 0..10 {
+        let forged = ["198.51.100.1", "198.51.100.2"][n % 2];
+        assert_eq!(check(&direct, forged).await, StatusCode::OK);
+    }
+    assert_eq!(
+        check(&direct, "198.51.100.3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 async fn over_https_the_session_cookie_is_secure_and_host_prefixed() {

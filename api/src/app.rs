@@ -73,6 +73,8 @@ pub struct WebSettings {
     pub listen: SocketAddr,
     /// Session lifetimes and sign-in throttling.
     pub sessions: crate::service::accounts::SessionPolicy,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<crate::proxy::ProxyNet>,
 }
 
 impl WebSettings {

@@ -221,6 +221,10 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// How people reach dnsdesk, for links in e-mails.
     pub public_url: Option<String>,
+    /// Reverse proxies (addresses or networks, `10.0.0.5`, `10.0.0.0/24`)
+    /// whose `X-Forwarded-For` names the client (api::proxy); empty: the
+    /// peer address is the client.
+    pub trusted_proxies: Vec<crate::proxy::ProxyNet>,
 }
 
 /// The managed zone and the servers that hold it.
@@ -374,6 +378,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -472,6 +477,17 @@ impl Config {
         }
         if let Some(addr) = env("DNSDESK_DNS_LISTEN") {
             self.embedded_dns.listen = parse_addr("DNSDESK_DNS_LISTEN", &addr)?;
+        }
+        if let Some(list) = env("DNSDESK_TRUSTED_PROXIES") {
+            self.http.trusted_proxies = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse()
+                        .map_err(|e: String| invalid("DNSDESK_TRUSTED_PROXIES", e))
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(url) = env("DNSDESK_PUBLIC_URL") {
             self.http.public_url = Some(url);
@@ -786,6 +802,43 @@ mod tests {
             Database::Sqlite(PathBuf::from("data/dnsdesk.db"))
         );
         assert_eq!(c.tsig_key_path(), PathBuf::from("data/dnsdesk.key"));
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_environment_and_bad_ones_are_named() {
+        let env =
+            |v: &'static str| move |k: &str| (k == "DNSDESK_TRUSTED_PROXIES").then(|| v.to_owned());
+        let c = Config::load(None, env("10.0.0.5, 10.1.0.0/16")).unwrap();
+        let shown: Vec<String> = c
+            .http
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.5/32", "10.1.0.0/16"]);
+        let err = Config::load(None, env("10.0.0.0/40"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DNSDESK_TRUSTED_PROXIES"), "{err}");
+        assert!(
+            Config::load(None, |_| None)
+                .unwrap()
+                .http
+                .trusted_proxies
+                .is_empty()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dnsdesk.toml");
+        std::fs::write(
+            &path,
+            "[http]\ntrusted_proxies = [\"10.0.0.10\", \"10.0.0.0/99\"]\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(
+            err.contains("trusted_proxies") && err.contains("0 to 32"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod mailer;
 pub mod model;
 pub mod outbox;
 pub mod periodic;
+pub mod proxy;
 pub mod server;
 pub mod service;
 pub mod store;

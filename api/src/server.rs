@@ -215,6 +215,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             public_url: config.http.public_url.clone(),
             listen: http_addr,
             sessions: Default::default(),
+            trusted_proxies: config.http.trusted_proxies.clone(),
         },
         check_limiter: Default::default(),
         complaint_deadlines: config.complaint_deadlines(),

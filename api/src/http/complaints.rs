@@ -2,11 +2,11 @@
 //! complainant's view by tracking code, and the staff's handling. Each
 //! handler extracts, calls one use case and maps the result.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
@@ -44,21 +44,20 @@ impl FromRequestParts<Arc<App>> for MaybeUser {
     }
 }
 
-/// The peer address the rate limits count against. Like the web pages,
-/// `X-Forwarded-For` is not trusted: behind a proxy every client shares
-/// its address, which errs on the side of refusing.
+/// The client address the rate limits count against, as the web pages
+/// find it (the peer, or behind a trusted proxy the address it forwarded
+/// for).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<Arc<App>> for ClientAddr {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-        Ok(ClientAddr(peer))
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        Ok(ClientAddr(crate::web::session::client_addr(
+            parts,
+            &app.web.trusted_proxies,
+        )))
     }
 }
 

@@ -149,7 +149,7 @@ impl FromRequestParts<Arc<App>> for Ctx {
         let lang = cookie(&parts.headers, LANG_COOKIE)
             .map(Lang::parse)
             .unwrap_or_default();
-        let client = client_addr(parts);
+        let client = client_addr(parts, &app.web.trusted_proxies);
         let path = parts
             .uri
             .path_and_query()
@@ -175,15 +175,14 @@ impl FromRequestParts<Arc<App>> for Ctx {
     }
 }
 
-/// The peer address. dnsdesk does not trust `X-Forwarded-For`: behind a
-/// reverse proxy every client shares the proxy's address for throttling,
-/// which errs on the side of refusing.
-fn client_addr(parts: &Parts) -> IpAddr {
-    parts
+/// The client: the peer address, or behind a trusted proxy the address
+/// it forwarded for ([`crate::proxy`]).
+pub(crate) fn client_addr(parts: &Parts, trusted: &[crate::proxy::ProxyNet]) -> IpAddr {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    crate::proxy::client_ip(peer, &parts.headers, trusted)
 }
 
 #[cfg(test)]
