@@ -25,6 +25,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod servers;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -39,6 +40,7 @@ use common::web::WebSession;
 use common::{DEADLINE, Instance, Site};
 use reqwest::StatusCode;
 use serde_json::json;
+use servers::program_path;
 
 /// The guide, as compiled in.
 const DEPLOY: &str = include_str!("../docs/deploy.md");
@@ -240,16 +242,6 @@ fn unit_value<'a>(unit: &'a str, key: &str) -> &'a str {
     unit.lines()
         .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
         .unwrap_or_else(|| panic!("the unit has no {key}=:\n{unit}"))
-}
-
-/// The full path of `program`: PATH first, then the sbin directories a
-/// non-root PATH may lack.
-fn program_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 /// `program`'s path; or, when it is not installed, prints why `test`

@@ -183,17 +183,25 @@ impl Site {
     /// [`cli_output`](Self::cli_output) with extra environment variables
     /// (which override the config file).
     pub fn cli_output_env(&self, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
-        if !self.config_path().exists() {
-            self.write_config("");
-        }
-        Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
-            .arg("--config")
-            .arg(self.config_path())
-            .args(args)
-            .env_remove("DNSDESK_CONFIG")
+        self.command(args)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .output()
             .unwrap()
+    }
+
+    /// `dnsdesk --config <this site's file> args…`, the file written first
+    /// if it is not there yet.
+    fn command(&self, args: &[&str]) -> Command {
+        if !self.config_path().exists() {
+            self.write_config("");
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dnsdesk"));
+        command
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_remove("DNSDESK_CONFIG");
+        command
     }
 
     /// Runs a CLI command against this site's database; returns stdout.
@@ -247,14 +255,8 @@ impl Site {
     /// Runs a CLI command with `stdin` piped in; returns its output.
     pub fn cli_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
         use std::io::Write;
-        if !self.config_path().exists() {
-            self.write_config("");
-        }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
-            .arg("--config")
-            .arg(self.config_path())
-            .args(args)
-            .env_remove("DNSDESK_CONFIG")
+        let mut child = self
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -305,14 +307,8 @@ impl Site {
     /// Starts `dnsdesk serve` with extra environment variables (which
     /// override the config file) and waits for its ready line.
     pub fn start_with_env(&self, env: &[(&str, String)]) -> Instance {
-        if !self.config_path().exists() {
-            self.write_config("");
-        }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dnsdesk"))
-            .arg("--config")
-            .arg(self.config_path())
-            .arg("serve")
-            .env_remove("DNSDESK_CONFIG")
+        let mut child = self
+            .command(&["serve"])
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("DNSDESK_HTTP_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "info,sqlx=warn")

@@ -304,7 +304,7 @@ pub fn secondary_of(setup: &ZoneSetup, primary: SocketAddr) -> Server {
 
 /// The full path of `program`: PATH first, then the sbin directories a
 /// non-root PATH may lack.
-fn program_path(program: &str) -> Option<PathBuf> {
+pub fn program_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))

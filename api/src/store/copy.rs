@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -115,15 +116,25 @@ pub async fn sqlite_to_postgres(
             .map(|c| c.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {list} FROM {table} ORDER BY rowid"
-        )))
-        .fetch_all(&source.pool)
-        .await?;
-        for batch in rows.chunks(BATCH) {
-            insert(&mut tx, table, &list, &columns, batch).await?;
+        // Streamed, a batch at a time: an audit log of millions of entries
+        // is never held in memory whole.
+        let select = format!("SELECT {list} FROM {table} ORDER BY rowid");
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(&source.pool);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut copied = 0u64;
+        while let Some(row) = rows.try_next().await? {
+            batch.push(row);
+            if batch.len() == BATCH {
+                insert(&mut tx, table, &list, &columns, &batch).await?;
+                copied += batch.len() as u64;
+                batch.clear();
+            }
         }
-        report.push(((*table).to_owned(), rows.len() as u64));
+        if !batch.is_empty() {
+            insert(&mut tx, table, &list, &columns, &batch).await?;
+            copied += batch.len() as u64;
+        }
+        report.push(((*table).to_owned(), copied));
     }
     // Identity columns continue after the copied rows.
     let identities: Vec<(String, String)> = sqlx::query_as(
