@@ -766,13 +766,35 @@ macro_rules! compose_store {
                 Ok(outcomes)
             }
 
-            // Complaints: the transactions are composed in `complaints`.
-
+            /// Inserts the complaint under a fresh code with its `complaint.filed`
+            /// entry.
             async fn insert_complaint(
                 &self,
                 new: crate::store::NewComplaint,
             ) -> StoreResult<crate::model::Complaint> {
-                complaints::insert(self, new).await
+                use crate::store::rows::complaints::{CODE_ATTEMPTS, codes_taken, filed_event};
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let mut id = None;
+                for _ in 0..CODE_ATTEMPTS {
+                    // A taken code inserts nothing (the unique index decides, so two
+                    // concurrent filings cannot share one) and the next is drawn.
+                    // `ON CONFLICT DO NOTHING` raises no error, so the transaction is
+                    // not aborted (in PostgreSQL) and goes on with the next code.
+                    id = complaints::insert(&mut *tx, &new, &crate::model::TrackingCode::random(), now)
+                        .await?;
+                    if id.is_some() {
+                        break;
+                    }
+                }
+                let id = id.ok_or_else(codes_taken)?;
+                audit::append(&mut tx, &filed_event(id, &new), now).await?;
+                // The complaint this transaction has just written.
+                let complaint = complaints::fetch(&mut *tx, id)
+                    .await?
+                    .ok_or(StoreError::NotFound("complaint"))?;
+                tx.commit().await?;
+                Ok(complaint)
             }
 
             async fn complaint(
@@ -789,11 +811,15 @@ macro_rules! compose_store {
                 complaints::by_code(&self.pool, code).await
             }
 
+            /// A page of complaints with the total, in one read transaction.
             async fn list_complaints(
                 &self,
                 filter: &crate::store::ComplaintFilter,
             ) -> StoreResult<Page<crate::model::Complaint>> {
-                complaints::list(self, filter).await
+                let mut tx = self.begin_read().await?;
+                let page = complaints::list(&mut tx, filter).await?;
+                tx.commit().await?;
+                Ok(page)
             }
 
             async fn complaint_notes(
@@ -810,13 +836,88 @@ macro_rules! compose_store {
                 complaints::responses(&self.pool, id).await
             }
 
+            /// Applies `step` if the complaint's current state allows it, with its
+            /// audit entry.
             async fn complaint_step(
                 &self,
                 id: crate::model::ComplaintId,
                 step: crate::model::ComplaintStep,
                 by: UserId,
             ) -> StoreResult<crate::model::Complaint> {
-                complaints::step(self, id, step, by).await
+                use crate::model::ComplaintStep;
+                use crate::store::rows::complaints::{
+                    Entry, classified_detail, resolved_detail, step_event,
+                };
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                // Read inside the write transaction: two officers acting at once are
+                // serialised, and the second sees what the first did.
+                let before = complaints::fetch(&mut *tx, id)
+                    .await?
+                    .ok_or(StoreError::NotFound("complaint"))?;
+                let state = step
+                    .allowed_from(before.state)
+                    .ok_or(StoreError::ComplaintStateMismatch {
+                        actual: before.state,
+                    })?;
+                let (action, detail) = match &step {
+                    ComplaintStep::Classify {
+                        category,
+                        due_at,
+                        due_uncertain,
+                    } => {
+                        complaints::classify(
+                            &mut *tx, id, *category, *due_at, *due_uncertain, state, now,
+                        )
+                        .await?;
+                        let detail =
+                            classified_detail(*category, before.category, *due_at, *due_uncertain);
+                        (AuditAction::ComplaintClassified, detail)
+                    }
+                    ComplaintStep::Assign { to } => {
+                        complaints::assign(&mut *tx, id, *to).await?;
+                        // The usernames, for the audit log (staff names are not
+                        // personal data of the complainant).
+                        let assigned_to = match to {
+                            Some(user) => accounts::user(&mut *tx, *user).await?.map(|u| u.username),
+                            None => None,
+                        };
+                        let previously = match before.assigned_to {
+                            Some(user) => accounts::user(&mut *tx, user).await?.map(|u| u.username),
+                            None => None,
+                        };
+                        let detail = json!({
+                            "assigned_to": assigned_to,
+                            "previously": previously,
+                        });
+                        (AuditAction::ComplaintAssigned, detail)
+                    }
+                    ComplaintStep::Note { body } => {
+                        let note =
+                            complaints::insert_entry(&mut *tx, Entry::Note, id, body, by, now).await?;
+                        (AuditAction::ComplaintNoted, json!({ "note": note }))
+                    }
+                    ComplaintStep::Respond { body } => {
+                        let response =
+                            complaints::insert_entry(&mut *tx, Entry::Response, id, body, by, now)
+                                .await?;
+                        complaints::set_state(&mut *tx, id, state).await?;
+                        (AuditAction::ComplaintAnswered, json!({ "response": response }))
+                    }
+                    ComplaintStep::Resolve { resolution } => {
+                        complaints::resolve(&mut *tx, id, state, resolution, now).await?;
+                        let detail = resolved_detail(before.due_at, now);
+                        (AuditAction::ComplaintResolved, detail)
+                    }
+                };
+                let event = step_event(action, detail, id, state, by, before.agency_id);
+                audit::append(&mut tx, &event, now).await?;
+                // The complaint this transaction has just written.
+                let complaint = complaints::fetch(&mut *tx, id)
+                    .await?
+                    .ok_or(StoreError::NotFound("complaint"))?;
+                tx.commit().await?;
+                Ok(complaint)
             }
 
             async fn periodic_lease(&self) -> StoreResult<Option<crate::store::PeriodicLease>> {

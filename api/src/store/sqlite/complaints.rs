@@ -1,51 +1,27 @@
-//! Complaints (pengaduan) in SQLite: filing under a fresh tracking code,
-//! the staff's steps (classify, assign, note, respond, resolve) each with
-//! its audit entry in one `BEGIN IMMEDIATE` transaction, and the reads.
+//! Complaints (pengaduan) in SQLite: the SQL of filing under a tracking
+//! code, of the staff's steps (classify, assign, note, respond, resolve)
+//! and of the reads. The transactions (each step with its audit entry in
+//! one `BEGIN IMMEDIATE` transaction) are composed in `store::compose`.
 //!
 //! The audit entries name the complaint by id and carry its channel,
 //! category and deadline; the complainant's name, contact and words, and
 //! the text of notes, responses and resolutions, stay in these tables.
 
-use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
+use time::OffsetDateTime;
 
-use super::{SqliteStore, accounts, audit};
-use crate::audit::AuditAction;
 use crate::model::{
-    Complaint, ComplaintId, ComplaintNote, ComplaintResponse, ComplaintState, ComplaintStep,
+    Complaint, ComplaintCategory, ComplaintId, ComplaintNote, ComplaintResponse, ComplaintState,
     TrackingCode, UserId,
 };
-use crate::store::codec::{now_ms, to_ms};
-use crate::store::rows::complaints::{
-    CODE_ATTEMPTS, ComplaintRow, Entry, EntryRow, classified_detail, codes_taken,
-    complaint_columns, filed_event, resolved_detail, step_event,
-};
+use crate::store::codec::to_ms;
+use crate::store::rows::complaints::{ComplaintRow, Entry, EntryRow, complaint_columns};
 use crate::store::rows::page;
-use crate::store::{ComplaintFilter, NewComplaint, Page, StoreError, StoreResult};
+use crate::store::{ComplaintFilter, NewComplaint, Page, StoreResult};
 
-/// Inserts the complaint under a fresh code with its `complaint.filed`
-/// entry.
-pub(super) async fn insert(store: &SqliteStore, new: NewComplaint) -> StoreResult<Complaint> {
-    let now = now_ms();
-    let mut tx = store.begin_write().await?;
-    let mut id = None;
-    for _ in 0..CODE_ATTEMPTS {
-        // A taken code inserts nothing (the unique index decides, so two
-        // concurrent filings cannot share one) and the next is drawn.
-        id = insert_row(&mut *tx, &new, &TrackingCode::random(), now).await?;
-        if id.is_some() {
-            break;
-        }
-    }
-    let id = id.ok_or_else(codes_taken)?;
-    audit::append(&mut tx, &filed_event(id, &new), now).await?;
-    let complaint = written(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(complaint)
-}
-
-/// The new row's id; None when `code` is taken.
-async fn insert_row(
+/// Inserts the complaint under `code`; the new row's id, None when `code`
+/// is taken.
+pub(super) async fn insert(
     ex: impl SqliteExecutor<'_>,
     new: &NewComplaint,
     code: &TrackingCode,
@@ -90,13 +66,6 @@ pub(super) async fn fetch(
     row.map(Complaint::try_from).transpose()
 }
 
-/// A complaint this transaction has just written.
-async fn written(conn: &mut SqliteConnection, id: ComplaintId) -> StoreResult<Complaint> {
-    fetch(&mut *conn, id)
-        .await?
-        .ok_or(StoreError::NotFound("complaint"))
-}
-
 pub(super) async fn by_code(
     ex: impl SqliteExecutor<'_>,
     code: &TrackingCode,
@@ -121,12 +90,12 @@ macro_rules! complaint_filter {
     };
 }
 
-/// A page of complaints with the total, in one read transaction.
+/// A page of complaints with the total (run it in a read transaction, so
+/// both see one snapshot).
 pub(super) async fn list(
-    store: &SqliteStore,
+    conn: &mut SqliteConnection,
     filter: &ComplaintFilter,
 ) -> StoreResult<Page<Complaint>> {
-    let mut tx = store.pool.begin().await?;
     let agency = filter.agency_id.map(|a| a.0);
     let state = filter.state.map(ComplaintState::as_str);
     let overdue_at = filter.overdue_at.map(to_ms);
@@ -139,7 +108,7 @@ pub(super) async fn list(
     .bind(state)
     .bind(overdue_at)
     .bind(resolved)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     // Open before resolved; among them, the unclassified first (they
     // have no deadline until someone reads them), then the nearest
@@ -157,9 +126,8 @@ pub(super) async fn list(
     .bind(resolved)
     .bind(filter.limit)
     .bind(filter.offset)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
-    tx.commit().await?;
     page(rows, total)
 }
 
@@ -203,96 +171,49 @@ async fn entries(
     Ok(sqlx::query_as(sql).bind(id.0).fetch_all(ex).await?)
 }
 
-/// Applies `step` if the complaint's current state allows it, with its
-/// audit entry.
-pub(super) async fn step(
-    store: &SqliteStore,
+/// Records the classification at `now`, leaving the complaint in `state`.
+pub(super) async fn classify(
+    ex: impl SqliteExecutor<'_>,
     id: ComplaintId,
-    step: ComplaintStep,
-    by: UserId,
-) -> StoreResult<Complaint> {
-    let now = now_ms();
-    let mut tx = store.begin_write().await?;
-    // Read inside the write transaction: two officers acting at once are
-    // serialised, and the second sees what the first did.
-    let before = fetch(&mut *tx, id)
-        .await?
-        .ok_or(StoreError::NotFound("complaint"))?;
-    let state = step
-        .allowed_from(before.state)
-        .ok_or(StoreError::ComplaintStateMismatch {
-            actual: before.state,
-        })?;
-    let (action, detail) = match &step {
-        ComplaintStep::Classify {
-            category,
-            due_at,
-            due_uncertain,
-        } => {
-            sqlx::query(
-                "UPDATE complaints SET category = ?, due_at = ?, due_uncertain = ?,
-                     classified_at = ?, state = ?
-                 WHERE id = ?",
-            )
-            .bind(category.as_str())
-            .bind(to_ms(*due_at))
-            .bind(due_uncertain)
-            .bind(now)
-            .bind(state.as_str())
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-            let detail = classified_detail(*category, before.category, *due_at, *due_uncertain);
-            (AuditAction::ComplaintClassified, detail)
-        }
-        ComplaintStep::Assign { to } => {
-            sqlx::query("UPDATE complaints SET assigned_to = ? WHERE id = ?")
-                .bind(to.map(|u| u.0))
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            let detail = json!({
-                "assigned_to": username(&mut tx, *to).await?,
-                "previously": username(&mut tx, before.assigned_to).await?,
-            });
-            (AuditAction::ComplaintAssigned, detail)
-        }
-        ComplaintStep::Note { body } => {
-            let note = insert_entry(&mut tx, Entry::Note, id, body, by, now).await?;
-            (AuditAction::ComplaintNoted, json!({ "note": note }))
-        }
-        ComplaintStep::Respond { body } => {
-            let response = insert_entry(&mut tx, Entry::Response, id, body, by, now).await?;
-            set_state(&mut tx, id, state).await?;
-            (
-                AuditAction::ComplaintAnswered,
-                json!({ "response": response }),
-            )
-        }
-        ComplaintStep::Resolve { resolution } => {
-            sqlx::query(
-                "UPDATE complaints SET state = ?, resolved_at = ?, resolution = ? WHERE id = ?",
-            )
-            .bind(state.as_str())
-            .bind(now)
-            .bind(resolution)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-            let detail = resolved_detail(before.due_at, now);
-            (AuditAction::ComplaintResolved, detail)
-        }
-    };
-    let event = step_event(action, detail, id, state, by, before.agency_id);
-    audit::append(&mut tx, &event, now).await?;
-    let complaint = written(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(complaint)
+    category: ComplaintCategory,
+    due_at: OffsetDateTime,
+    due_uncertain: bool,
+    state: ComplaintState,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE complaints SET category = ?, due_at = ?, due_uncertain = ?,
+             classified_at = ?, state = ?
+         WHERE id = ?",
+    )
+    .bind(category.as_str())
+    .bind(to_ms(due_at))
+    .bind(due_uncertain)
+    .bind(now)
+    .bind(state.as_str())
+    .bind(id.0)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Assigns the complaint to `to` (None: to nobody).
+pub(super) async fn assign(
+    ex: impl SqliteExecutor<'_>,
+    id: ComplaintId,
+    to: Option<UserId>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE complaints SET assigned_to = ? WHERE id = ?")
+        .bind(to.map(|u| u.0))
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
 
 /// Inserts a note or a response; returns its id.
-async fn insert_entry(
-    conn: &mut SqliteConnection,
+pub(super) async fn insert_entry(
+    ex: impl SqliteExecutor<'_>,
     entry: Entry,
     id: ComplaintId,
     body: &str,
@@ -314,31 +235,37 @@ async fn insert_entry(
         .bind(by.0)
         .bind(body)
         .bind(now)
-        .fetch_one(&mut *conn)
+        .fetch_one(ex)
         .await?)
 }
 
-async fn set_state(
-    conn: &mut SqliteConnection,
+pub(super) async fn set_state(
+    ex: impl SqliteExecutor<'_>,
     id: ComplaintId,
     state: ComplaintState,
 ) -> StoreResult<()> {
     sqlx::query("UPDATE complaints SET state = ? WHERE id = ?")
         .bind(state.as_str())
         .bind(id.0)
-        .execute(&mut *conn)
+        .execute(ex)
         .await?;
     Ok(())
 }
 
-/// The username of `user`, for the audit log (staff names are not
-/// personal data of the complainant).
-async fn username(
-    conn: &mut SqliteConnection,
-    user: Option<UserId>,
-) -> StoreResult<Option<String>> {
-    match user {
-        Some(id) => Ok(accounts::user(&mut *conn, id).await?.map(|u| u.username)),
-        None => Ok(None),
-    }
+/// Records the resolution at `now`, leaving the complaint in `state`.
+pub(super) async fn resolve(
+    ex: impl SqliteExecutor<'_>,
+    id: ComplaintId,
+    state: ComplaintState,
+    resolution: &str,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE complaints SET state = ?, resolved_at = ?, resolution = ? WHERE id = ?")
+        .bind(state.as_str())
+        .bind(now)
+        .bind(resolution)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
 }
