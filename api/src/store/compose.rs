@@ -139,17 +139,40 @@ macro_rules! compose_store {
                 accounts::user_by_token(&self.pool, token_hash).await
             }
 
-            // Sessions: the transactions are composed in `sessions`.
+            // Sessions: web sign-in (password credentials, sessions, disabling
+            // users and the throttle on failed sign-ins), each write with its
+            // audit entry in one write transaction. Users are read through
+            // `accounts`, which reads the `users` row format.
 
+            /// Every user, by username.
             async fn list_users(&self) -> StoreResult<Vec<User>> {
-                sessions::list_users(self).await
+                // One read transaction: the list is one snapshot. Users are few (the
+                // staff and the agencies' operators), so reading each by id costs
+                // little and keeps the row format in `accounts`.
+                let mut tx = self.begin_read().await?;
+                let ids = sessions::user_ids(&mut *tx).await?;
+                let mut users = Vec::with_capacity(ids.len());
+                for id in ids {
+                    users.extend(accounts::user(&mut *tx, id).await?);
+                }
+                tx.commit().await?;
+                Ok(users)
             }
 
             async fn user_credentials(
                 &self,
                 username: &str,
             ) -> StoreResult<Option<crate::store::UserCredentials>> {
-                sessions::user_credentials(self, username).await
+                let mut tx = self.begin_read().await?;
+                let Some(user) = accounts::user_by_username(&mut *tx, username).await? else {
+                    return Ok(None);
+                };
+                let password_hash = sessions::password_hash(&mut *tx, user.id).await?;
+                tx.commit().await?;
+                Ok(Some(crate::store::UserCredentials {
+                    user,
+                    password_hash,
+                }))
             }
 
             async fn set_user_disabled(
@@ -158,7 +181,34 @@ macro_rules! compose_store {
                 disabled: bool,
                 by: AuditActor,
             ) -> StoreResult<User> {
-                sessions::set_user_disabled(self, user_id, disabled, by).await
+                use crate::store::rows::sessions::sessions_ended_event;
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let before = accounts::user(&mut *tx, user_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                // Sessions go even when the user was already disabled: none should
+                // exist then, and if one does it must not survive this call.
+                let ended = if disabled {
+                    sessions::delete_user_sessions(&mut *tx, user_id).await?
+                } else {
+                    0
+                };
+                if before.disabled != disabled {
+                    sessions::set_disabled(&mut *tx, user_id, disabled).await?;
+                    let action = if disabled {
+                        AuditAction::UserDisabled
+                    } else {
+                        AuditAction::UserEnabled
+                    };
+                    let event = sessions_ended_event(action, &before, ended, by);
+                    audit::append(&mut tx, &event, now).await?;
+                }
+                let after = accounts::user(&mut *tx, user_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                tx.commit().await?;
+                Ok(after)
             }
 
             async fn set_password(
@@ -167,18 +217,49 @@ macro_rules! compose_store {
                 password_hash: &str,
                 by: AuditActor,
             ) -> StoreResult<()> {
-                sessions::set_password(self, user_id, password_hash, by).await
+                use crate::store::rows::sessions::sessions_ended_event;
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let user = accounts::user(&mut *tx, user_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                sessions::set_password(&mut *tx, user_id, password_hash).await?;
+                // A new password is often the answer to a leaked one: whoever signed
+                // in with the old one is signed out.
+                let ended = sessions::delete_user_sessions(&mut *tx, user_id).await?;
+                let event = sessions_ended_event(AuditAction::UserPasswordSet, &user, ended, by);
+                audit::append(&mut tx, &event, now).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_session(&self, new: crate::store::NewStoredSession) -> StoreResult<i64> {
-                sessions::create_session(self, new).await
+                use crate::store::rows::sessions::login_event;
+                let now = to_ms(new.created_at);
+                let mut tx = self.begin_write().await?;
+                let user = accounts::user(&mut *tx, new.user_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                let id = sessions::insert_session(&mut *tx, &new).await?;
+                audit::append(&mut tx, &login_event(&user, id, &new), now).await?;
+                tx.commit().await?;
+                Ok(id)
             }
 
             async fn session_by_token_hash(
                 &self,
                 token_hash: &str,
             ) -> StoreResult<Option<crate::store::StoredSession>> {
-                sessions::session_by_token_hash(self, token_hash).await
+                use crate::store::rows::sessions::stored_session;
+                let mut tx = self.begin_read().await?;
+                let Some(row) = sessions::session_row(&mut *tx, token_hash).await? else {
+                    return Ok(None);
+                };
+                let user = accounts::user(&mut *tx, UserId(row.user_id))
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                tx.commit().await?;
+                Ok(Some(stored_session(row, user)?))
             }
 
             async fn touch_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
@@ -186,7 +267,16 @@ macro_rules! compose_store {
             }
 
             async fn end_session(&self, id: i64, now: OffsetDateTime) -> StoreResult<bool> {
-                sessions::end_session(self, id, now).await
+                use crate::store::rows::sessions::logout_event;
+                let mut tx = self.begin_write().await?;
+                let Some((user_id, client)) = sessions::delete_session(&mut *tx, id).await? else {
+                    return Ok(false);
+                };
+                let user = accounts::user(&mut *tx, user_id).await?;
+                let event = logout_event(id, user_id, user, client);
+                audit::append(&mut tx, &event, to_ms(now)).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn end_user_sessions(
@@ -195,7 +285,18 @@ macro_rules! compose_store {
                 by: AuditActor,
                 now: OffsetDateTime,
             ) -> StoreResult<u64> {
-                sessions::end_user_sessions(self, user_id, by, now).await
+                use crate::store::rows::sessions::sessions_ended_event;
+                let mut tx = self.begin_write().await?;
+                let user = accounts::user(&mut *tx, user_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?;
+                let ended = sessions::delete_user_sessions(&mut *tx, user_id).await?;
+                if ended > 0 {
+                    let event = sessions_ended_event(AuditAction::AuthLogout, &user, ended, by);
+                    audit::append(&mut tx, &event, to_ms(now)).await?;
+                }
+                tx.commit().await?;
+                Ok(ended)
             }
 
             async fn purge_expired_logins(
@@ -204,7 +305,11 @@ macro_rules! compose_store {
                 idle_cutoff: OffsetDateTime,
                 failures_cutoff: OffsetDateTime,
             ) -> StoreResult<()> {
-                sessions::purge_expired_logins(self, now, idle_cutoff, failures_cutoff).await
+                let mut tx = self.begin_write().await?;
+                sessions::delete_expired_sessions(&mut *tx, now, idle_cutoff).await?;
+                sessions::delete_expired_failures(&mut *tx, failures_cutoff, now).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn login_failures(
@@ -220,7 +325,26 @@ macro_rules! compose_store {
                 counted: &[(crate::store::ThrottleKey, crate::store::ThrottleRule)],
                 now: OffsetDateTime,
             ) -> StoreResult<()> {
-                sessions::record_login_failure(self, failure, counted, now).await
+                use crate::store::LoginFailures;
+                use crate::store::rows::sessions::{locked_event, login_failed_event};
+                let at = to_ms(now);
+                let mut tx = self.begin_write().await?;
+                audit::append(&mut tx, &login_failed_event(failure), at).await?;
+                for (key, rule) in counted {
+                    // Counts one failure against `key` inside this write
+                    // transaction (so two failures at once both count), auditing
+                    // the lock when this failure starts one.
+                    let previous = sessions::login_failures(&mut *tx, key).await?;
+                    let next = LoginFailures::after_failure(previous.as_ref(), now, rule);
+                    sessions::store_login_failures(&mut *tx, key, &next).await?;
+                    let was_locked = previous.and_then(|p| p.locked_for(now)).is_some();
+                    if let (Some(until), false) = (next.locked_until, was_locked) {
+                        let event = locked_event(key, rule, &next, until);
+                        audit::append(&mut tx, &event, to_ms(now)).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn clear_login_failures(&self, key: &crate::store::ThrottleKey) -> StoreResult<()> {

@@ -1,133 +1,71 @@
 //! Web sign-in in PostgreSQL: password credentials, sessions, disabling
-//! users and the throttle on failed sign-ins; each write with its audit
-//! entry in one write transaction (holding the store's write lock).
+//! users and the throttle on failed sign-ins. The transactions (each write
+//! with its audit entry in one write transaction, holding the store's write
+//! lock) are composed in `store/compose.rs`.
 //!
-//! Users are read through [`accounts`], which reads the `users` row format
-//! (`store/rows/accounts.rs`).
+//! Users are read through [`accounts`](super::accounts), which reads the
+//! `users` row format (`store/rows/accounts.rs`).
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
-use super::{PgStore, accounts, audit};
-use crate::audit::{AuditAction, AuditActor};
-use crate::model::{User, UserId};
-use crate::store::codec::{now_ms, to_ms};
-use crate::store::rows::sessions::{
-    SessionRow, locked_event, login_event, login_failed_event, login_failures_row, logout_event,
-    sessions_ended_event, stored_session,
-};
-use crate::store::{
-    FailedLogin, LoginFailures, NewStoredSession, StoreError, StoreResult, StoredSession,
-    ThrottleKey, ThrottleRule, UserCredentials,
-};
+use crate::model::UserId;
+use crate::store::codec::to_ms;
+use crate::store::rows::sessions::{SessionRow, login_failures_row};
+use crate::store::{LoginFailures, NewStoredSession, StoreResult, ThrottleKey};
 
-/// Every user, by username.
-pub(super) async fn list_users(store: &PgStore) -> StoreResult<Vec<User>> {
-    // One read transaction: the list is one snapshot. Users are few (the
-    // staff and the agencies' operators), so reading each by id costs
-    // little and keeps the row format in `accounts`.
-    let mut tx = store.begin_read().await?;
+/// The id of every user, by username.
+pub(super) async fn user_ids(ex: impl PgExecutor<'_>) -> StoreResult<Vec<UserId>> {
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY username COLLATE \"C\"")
-        .fetch_all(&mut *tx)
+        .fetch_all(ex)
         .await?;
-    let mut users = Vec::with_capacity(ids.len());
-    for id in ids {
-        users.extend(accounts::user(&mut *tx, UserId(id)).await?);
-    }
-    tx.commit().await?;
-    Ok(users)
+    Ok(ids.into_iter().map(UserId).collect())
 }
 
-pub(super) async fn user_credentials(
-    store: &PgStore,
-    username: &str,
-) -> StoreResult<Option<UserCredentials>> {
-    let mut tx = store.begin_read().await?;
-    let Some(user) = accounts::user_by_username(&mut *tx, username).await? else {
-        return Ok(None);
-    };
+/// The password hash of user `user_id`, if it has one.
+pub(super) async fn password_hash(
+    ex: impl PgExecutor<'_>,
+    user_id: UserId,
+) -> StoreResult<Option<String>> {
     let password_hash: Option<String> =
         sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-            .bind(user.id.0)
-            .fetch_one(&mut *tx)
+            .bind(user_id.0)
+            .fetch_one(ex)
             .await?;
-    tx.commit().await?;
-    Ok(Some(UserCredentials {
-        user,
-        password_hash,
-    }))
+    Ok(password_hash)
 }
 
-pub(super) async fn set_user_disabled(
-    store: &PgStore,
+pub(super) async fn set_disabled(
+    ex: impl PgExecutor<'_>,
     user_id: UserId,
     disabled: bool,
-    by: AuditActor,
-) -> StoreResult<User> {
-    let now = now_ms();
-    let mut tx = store.begin_write().await?;
-    let before = accounts::user(&mut *tx, user_id)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
-    // Sessions go even when the user was already disabled: none should
-    // exist then, and if one does it must not survive this call.
-    let ended = if disabled {
-        delete_user_sessions(&mut *tx, user_id).await?
-    } else {
-        0
-    };
-    if before.disabled != disabled {
-        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-            .bind(disabled)
-            .bind(user_id.0)
-            .execute(&mut *tx)
-            .await?;
-        let action = if disabled {
-            AuditAction::UserDisabled
-        } else {
-            AuditAction::UserEnabled
-        };
-        let event = sessions_ended_event(action, &before, ended, by);
-        audit::append(&mut tx, &event, now).await?;
-    }
-    let after = accounts::user(&mut *tx, user_id)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
-    tx.commit().await?;
-    Ok(after)
-}
-
-pub(super) async fn set_password(
-    store: &PgStore,
-    user_id: UserId,
-    password_hash: &str,
-    by: AuditActor,
 ) -> StoreResult<()> {
-    let now = now_ms();
-    let mut tx = store.begin_write().await?;
-    let user = accounts::user(&mut *tx, user_id)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(password_hash)
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(disabled)
         .bind(user_id.0)
-        .execute(&mut *tx)
+        .execute(ex)
         .await?;
-    // A new password is often the answer to a leaked one: whoever signed
-    // in with the old one is signed out.
-    let ended = delete_user_sessions(&mut *tx, user_id).await?;
-    let event = sessions_ended_event(AuditAction::UserPasswordSet, &user, ended, by);
-    audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
     Ok(())
 }
 
-pub(super) async fn create_session(store: &PgStore, new: NewStoredSession) -> StoreResult<i64> {
-    let now = to_ms(new.created_at);
-    let mut tx = store.begin_write().await?;
-    let user = accounts::user(&mut *tx, new.user_id)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
+pub(super) async fn set_password(
+    ex: impl PgExecutor<'_>,
+    user_id: UserId,
+    password_hash: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Inserts session `new`, last seen when created; its id.
+pub(super) async fn insert_session(
+    ex: impl PgExecutor<'_>,
+    new: &NewStoredSession,
+) -> StoreResult<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at,
              expires_at, client)
@@ -137,21 +75,19 @@ pub(super) async fn create_session(store: &PgStore, new: NewStoredSession) -> St
     .bind(&new.token_hash)
     .bind(new.user_id.0)
     .bind(&new.csrf_token)
-    .bind(now)
+    .bind(to_ms(new.created_at))
     .bind(to_ms(new.expires_at))
     .bind(&new.client)
-    .fetch_one(&mut *tx)
+    .fetch_one(ex)
     .await?;
-    audit::append(&mut tx, &login_event(&user, id, &new), now).await?;
-    tx.commit().await?;
     Ok(id)
 }
 
-pub(super) async fn session_by_token_hash(
-    store: &PgStore,
+/// The session of `token_hash`, unless its user is disabled.
+pub(super) async fn session_row(
+    ex: impl PgExecutor<'_>,
     token_hash: &str,
-) -> StoreResult<Option<StoredSession>> {
-    let mut tx = store.begin_read().await?;
+) -> StoreResult<Option<SessionRow>> {
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id, s.user_id, s.csrf_token, s.client, s.created_at, s.last_seen_at,
              s.expires_at
@@ -159,16 +95,9 @@ pub(super) async fn session_by_token_hash(
          WHERE s.token_hash = $1 AND u.disabled = FALSE",
     )
     .bind(token_hash)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(ex)
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let user = accounts::user(&mut *tx, UserId(row.user_id))
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
-    tx.commit().await?;
-    Ok(Some(stored_session(row, user)?))
+    Ok(row)
 }
 
 pub(super) async fn touch_session(
@@ -185,47 +114,24 @@ pub(super) async fn touch_session(
     Ok(())
 }
 
-pub(super) async fn end_session(
-    store: &PgStore,
+/// Deletes session `id`; its user and client, if it was there.
+pub(super) async fn delete_session(
+    ex: impl PgExecutor<'_>,
     id: i64,
-    now: OffsetDateTime,
-) -> StoreResult<bool> {
-    let mut tx = store.begin_write().await?;
+) -> StoreResult<Option<(UserId, String)>> {
     let ended: Option<(i64, String)> =
         sqlx::query_as("DELETE FROM sessions WHERE id = $1 RETURNING user_id, client")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(ex)
             .await?;
-    let Some((user_id, client)) = ended else {
-        return Ok(false);
-    };
-    let user = accounts::user(&mut *tx, UserId(user_id)).await?;
-    let event = logout_event(id, UserId(user_id), user, client);
-    audit::append(&mut tx, &event, to_ms(now)).await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(ended.map(|(user_id, client)| (UserId(user_id), client)))
 }
 
-pub(super) async fn end_user_sessions(
-    store: &PgStore,
+/// Deletes every session of `user_id`; how many there were.
+pub(super) async fn delete_user_sessions(
+    ex: impl PgExecutor<'_>,
     user_id: UserId,
-    by: AuditActor,
-    now: OffsetDateTime,
 ) -> StoreResult<u64> {
-    let mut tx = store.begin_write().await?;
-    let user = accounts::user(&mut *tx, user_id)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
-    let ended = delete_user_sessions(&mut *tx, user_id).await?;
-    if ended > 0 {
-        let event = sessions_ended_event(AuditAction::AuthLogout, &user, ended, by);
-        audit::append(&mut tx, &event, to_ms(now)).await?;
-    }
-    tx.commit().await?;
-    Ok(ended)
-}
-
-async fn delete_user_sessions(ex: impl PgExecutor<'_>, user_id: UserId) -> StoreResult<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id.0)
         .execute(ex)
@@ -233,27 +139,35 @@ async fn delete_user_sessions(ex: impl PgExecutor<'_>, user_id: UserId) -> Store
     Ok(done.rows_affected())
 }
 
-pub(super) async fn purge_expired_logins(
-    store: &PgStore,
+/// Deletes the sessions expired at `now` or idle since `idle_cutoff`.
+pub(super) async fn delete_expired_sessions(
+    ex: impl PgExecutor<'_>,
     now: OffsetDateTime,
     idle_cutoff: OffsetDateTime,
-    failures_cutoff: OffsetDateTime,
 ) -> StoreResult<()> {
-    let mut tx = store.begin_write().await?;
     sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(to_ms(now))
         .bind(to_ms(idle_cutoff))
-        .execute(&mut *tx)
+        .execute(ex)
         .await?;
+    Ok(())
+}
+
+/// Deletes the failure counts begun by `failures_cutoff` whose lock, if
+/// any, is over at `now`.
+pub(super) async fn delete_expired_failures(
+    ex: impl PgExecutor<'_>,
+    failures_cutoff: OffsetDateTime,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
     sqlx::query(
         "DELETE FROM login_failures
          WHERE first_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
     )
     .bind(to_ms(failures_cutoff))
     .bind(to_ms(now))
-    .execute(&mut *tx)
+    .execute(ex)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -270,33 +184,12 @@ pub(super) async fn login_failures(
     row.map(login_failures_row).transpose()
 }
 
-pub(super) async fn record_login_failure(
-    store: &PgStore,
-    failure: &FailedLogin,
-    counted: &[(ThrottleKey, ThrottleRule)],
-    now: OffsetDateTime,
-) -> StoreResult<()> {
-    let at = to_ms(now);
-    let mut tx = store.begin_write().await?;
-    audit::append(&mut tx, &login_failed_event(failure), at).await?;
-    for (key, rule) in counted {
-        count_failure(&mut tx, key, rule, now).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Counts one failure against `key` inside the caller's write
-/// transaction (so two failures at once both count), auditing the lock
-/// when this failure starts one.
-async fn count_failure(
-    conn: &mut PgConnection,
+/// Stores `failures` as the count of `key`.
+pub(super) async fn store_login_failures(
+    ex: impl PgExecutor<'_>,
     key: &ThrottleKey,
-    rule: &ThrottleRule,
-    now: OffsetDateTime,
+    failures: &LoginFailures,
 ) -> StoreResult<()> {
-    let previous = login_failures(&mut *conn, key).await?;
-    let next = LoginFailures::after_failure(previous.as_ref(), now, rule);
     sqlx::query(
         "INSERT INTO login_failures (key, failures, first_at, locked_until)
          VALUES ($1, $2, $3, $4)
@@ -304,16 +197,11 @@ async fn count_failure(
              failures = $2, first_at = $3, locked_until = $4",
     )
     .bind(key.stored())
-    .bind(i64::from(next.failures))
-    .bind(to_ms(next.first_at))
-    .bind(next.locked_until.map(to_ms))
-    .execute(&mut *conn)
+    .bind(i64::from(failures.failures))
+    .bind(to_ms(failures.first_at))
+    .bind(failures.locked_until.map(to_ms))
+    .execute(ex)
     .await?;
-    let was_locked = previous.and_then(|p| p.locked_for(now)).is_some();
-    if let (Some(until), false) = (next.locked_until, was_locked) {
-        let event = locked_event(key, rule, &next, until);
-        audit::append(conn, &event, to_ms(now)).await?;
-    }
     Ok(())
 }
 
