@@ -197,9 +197,10 @@ async fn three_instances() {
     // and every answer received; an UPDATE whose answer the killed
     // instance never recorded is on record as sent, and whoever took the
     // job over read the zone before sending again. So: no name has two
-    // accepted UPDATEs, and the primary applied exactly one UPDATE per
-    // request (BIND raises the serial once per applied UPDATE, and
-    // nothing else wrote to the zone).
+    // accepted UPDATEs, and the primary applied at most one UPDATE message
+    // per request (BIND raises the serial once per applied message, and
+    // nothing else wrote to the zone); fewer when approvals waiting
+    // together shared a message (tests/batches.rs counts those).
     let accepted = site.column(
         "SELECT name FROM audit_log WHERE action = 'dns.update_answered' \
          AND detail LIKE '%\"outcome\":\"accepted\"%'",
@@ -214,11 +215,10 @@ async fn three_instances() {
         "names with two accepted UPDATEs: {twice:?}"
     );
     let after = serial(primary, &setup).await;
-    assert_eq!(
-        after.wrapping_sub(before) as usize,
-        REQUESTS,
-        "the primary applied {} UPDATEs for {REQUESTS} requests",
-        after.wrapping_sub(before)
+    let applied = after.wrapping_sub(before) as usize;
+    assert!(
+        (1..=REQUESTS).contains(&applied),
+        "the primary applied {applied} UPDATE messages for {REQUESTS} requests"
     );
 
     // The zone holds exactly the expected records: every name with its

@@ -37,7 +37,7 @@ pub struct ZoneTarget {
     pub check_delegations: bool,
 }
 
-/// Timing of the provisioning worker.
+/// How the provisioning worker paces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
     pub dns_timeout: Duration,
@@ -47,6 +47,8 @@ pub struct Timing {
     /// SERVFAIL answers in a row after which a request fails: the server
     /// answers, so it is up, and keeps saying it cannot.
     pub servfail_attempts: usize,
+    /// Most requests one UPDATE message carries.
+    pub batch_size: usize,
 }
 
 impl Default for Timing {
@@ -57,6 +59,7 @@ impl Default for Timing {
             max_backoff: Duration::from_secs(300),
             lease: Duration::from_secs(60),
             servfail_attempts: 5,
+            batch_size: 100,
         }
     }
 }

@@ -324,7 +324,18 @@ pub struct ProvisioningConfig {
     /// SERVFAIL answers to one request's update in a row before it fails
     /// (timeouts and refused connections are retried without limit).
     pub servfail_attempts: usize,
+    /// Most requests one UPDATE message carries: approved requests waiting
+    /// together are sent together, each with its own prerequisites (1:
+    /// one message per request).
+    pub batch_size: usize,
+    /// Whether this instance provisions; false for an instance that serves
+    /// the API and UI only while others do the DNS work.
+    pub worker: bool,
 }
+
+/// The largest `provisioning.batch_size`: keeps a message well inside
+/// the 64 KiB of DNS over TCP.
+pub const MAX_BATCH_SIZE: usize = 500;
 
 /// E-mail delivery.
 #[derive(Debug, Clone, Deserialize)]
@@ -427,6 +438,8 @@ impl Default for ProvisioningConfig {
             max_backoff_secs: 300,
             lease_secs: 60,
             servfail_attempts: 5,
+            batch_size: 100,
+            worker: true,
         }
     }
 }
@@ -497,6 +510,9 @@ impl Config {
         }
         if let Some(flag) = env("DNSDESK_EMBEDDED_DNS") {
             self.embedded_dns.enabled = parse_bool("DNSDESK_EMBEDDED_DNS", &flag)?;
+        }
+        if let Some(flag) = env("DNSDESK_WORKER") {
+            self.provisioning.worker = parse_bool("DNSDESK_WORKER", &flag)?;
         }
         if let Some(zone) = env("DNSDESK_ZONE") {
             self.zone.name = zone;
@@ -571,6 +587,12 @@ impl Config {
             return Err(invalid(
                 "provisioning",
                 "dns_timeout_secs and lease_secs must be at least 1",
+            ));
+        }
+        if !(1..=MAX_BATCH_SIZE).contains(&self.provisioning.batch_size) {
+            return Err(invalid(
+                "provisioning.batch_size",
+                format!("must be between 1 and {MAX_BATCH_SIZE}"),
             ));
         }
         if self.drift.interval_secs == 0 {
@@ -871,6 +893,11 @@ mod tests {
         std::fs::write(&path, "[embedded_dns]\nenabled = false\n").unwrap();
         let e = Config::load(Some(&path), |_| None).unwrap_err();
         assert!(e.to_string().starts_with("zone.primary"), "{e}");
+        for size in ["0", "501"] {
+            std::fs::write(&path, format!("[provisioning]\nbatch_size = {size}\n")).unwrap();
+            let e = Config::load(Some(&path), |_| None).unwrap_err();
+            assert!(e.to_string().starts_with("provisioning.batch_size"), "{e}");
+        }
     }
 
     #[test]
@@ -902,6 +929,16 @@ mod tests {
         );
         assert!(c.transfer_key_source().is_none());
 
+        let c = Config::load(None, |k| {
+            (k == "DNSDESK_WORKER").then(|| "false".to_owned())
+        })
+        .unwrap();
+        assert!(!c.provisioning.worker);
+        let e = Config::load(None, |k| {
+            (k == "DNSDESK_WORKER").then(|| "sometimes".to_owned())
+        })
+        .unwrap_err();
+        assert!(e.to_string().starts_with("DNSDESK_WORKER"), "{e}");
         let e = Config::load(None, |k| {
             (k == "DNSDESK_EMBEDDED_DNS").then(|| "maybe".to_owned())
         })

@@ -210,6 +210,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             max_backoff: std::time::Duration::from_secs(config.provisioning.max_backoff_secs),
             lease: std::time::Duration::from_secs(config.provisioning.lease_secs),
             servfail_attempts: config.provisioning.servfail_attempts,
+            batch_size: config.provisioning.batch_size,
         },
         web: crate::app::WebSettings {
             public_url: config.http.public_url.clone(),
@@ -231,7 +232,6 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
 
     let mut tasks = vec![
         lead_task,
-        tokio::spawn(crate::worker::run(app.clone(), watcher.clone())),
         tokio::spawn(crate::outbox::run(app.clone(), mailer, watcher.clone())),
         tokio::spawn(drift_checks(
             app.clone(),
@@ -246,6 +246,14 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             watcher.clone(),
         )),
     ];
+    if config.provisioning.worker {
+        tasks.push(tokio::spawn(crate::worker::run(
+            app.clone(),
+            watcher.clone(),
+        )));
+    } else {
+        tracing::info!("provisioning is left to other instances (provisioning.worker = false)");
+    }
     let router = crate::http::router(app.clone());
     let mut http_shutdown = watcher.clone();
     tasks.push(tokio::spawn(async move {

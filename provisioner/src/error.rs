@@ -317,6 +317,26 @@ impl UpdateError {
         matches!(self, Self::Timeout { .. } | Self::Io { sent: true, .. })
     }
 
+    /// True when the answer may concern only some of the changes one
+    /// message carries: a failed prerequisite, a name the key is refused
+    /// (REFUSED, or SERVFAIL from a policy script), a name outside the zone,
+    /// a record the server cannot take, a message too large. A sender that
+    /// put several changes in the message can split it to find which.
+    /// False for what concerns the server or the connection (no answer,
+    /// TSIG, NOTAUTH, NOTIMP): every change would meet it alone too.
+    pub fn concerns_message(&self) -> bool {
+        matches!(
+            self,
+            Self::PrerequisiteFailed { .. }
+                | Self::Refused { .. }
+                | Self::NotZone { .. }
+                | Self::FormErr { .. }
+                | Self::ServFail { .. }
+                | Self::UnexpectedRcode { .. }
+                | Self::TooLarge { .. }
+        )
+    }
+
     /// True for a failed prerequisite: the zone is not as recorded.
     pub fn is_prerequisite_failure(&self) -> bool {
         matches!(self, Self::PrerequisiteFailed { .. })

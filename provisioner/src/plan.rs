@@ -256,6 +256,42 @@ impl UpdatePlan {
         }
     }
 
+    /// One plan carrying several plans' prerequisites and updates, for one
+    /// message. RFC 2136 §3.2 checks every prerequisite before §3.4
+    /// applies anything, so the combined message is applied whole or not
+    /// at all: one failing prerequisite holds all of them back, and the
+    /// sender must split the batch to find the plan it belongs to. The
+    /// plans must not touch the same owner name.
+    pub fn combine<'a>(zone: &Name, plans: impl IntoIterator<Item = &'a UpdatePlan>) -> Self {
+        let mut combined = Self {
+            zone: zone.clone(),
+            prerequisites: Vec::new(),
+            updates: Vec::new(),
+        };
+        for plan in plans {
+            combined
+                .prerequisites
+                .extend(plan.prerequisites.iter().cloned());
+            combined.updates.extend(plan.updates.iter().cloned());
+        }
+        combined
+    }
+
+    /// Every owner name the plan's prerequisites or updates touch.
+    pub fn owners(&self) -> BTreeSet<&Name> {
+        let prerequisites = self.prerequisites.iter().flat_map(|p| match p {
+            Prerequisite::NameNotInUse(name) | Prerequisite::RrsetAbsent { name, .. } => {
+                vec![name]
+            }
+            Prerequisite::RrsetExactly(records) => records.iter().map(|r| &r.name).collect(),
+        });
+        let updates = self.updates.iter().map(|u| match u {
+            UpdateOp::Add(record) => &record.name,
+            UpdateOp::DeleteRrset { name, .. } => name,
+        });
+        prerequisites.chain(updates).collect()
+    }
+
     /// True when the plan changes nothing.
     pub fn is_noop(&self) -> bool {
         self.updates.is_empty()
@@ -368,6 +404,42 @@ mod tests {
             .parse_records(&owner(), &inputs)
             .unwrap();
         ZoneSlice::from_specs(&owner(), &specs)
+    }
+
+    #[test]
+    fn combined_plans_carry_each_plans_prerequisites_and_updates_in_order() {
+        let create = UpdatePlan::between(
+            &zone(),
+            &ZoneSlice::default(),
+            &slice(&[("A", "203.0.113.10")]),
+        );
+        let change = UpdatePlan::between(
+            &zone(),
+            &slice(&[("A", "203.0.113.10")]),
+            &slice(&[("A", "203.0.113.11")]),
+        );
+        let combined = UpdatePlan::combine(&zone(), [&create, &change]);
+        let text = combined.render();
+        let alone = [create.render(), change.render()];
+        assert_eq!(
+            text.prerequisites,
+            [
+                alone[0].prerequisites.clone(),
+                alone[1].prerequisites.clone()
+            ]
+            .concat()
+        );
+        assert_eq!(
+            text.updates,
+            [alone[0].updates.clone(), alone[1].updates.clone()].concat()
+        );
+        let message = combined.to_message();
+        assert_eq!(message.prerequisites().len(), 2);
+        assert_eq!(message.updates().len(), 3);
+        assert_eq!(
+            combined.owners().into_iter().collect::<Vec<_>>(),
+            vec![&owner()]
+        );
     }
 
     #[test]

@@ -119,19 +119,116 @@ pub async fn check_server(
     expectation: &Expectation,
     timeout: Duration,
 ) -> ServerReport {
-    let serial = match client::soa_serial(server, &expectation.zone, timeout).await {
+    match client::soa_serial(server, &expectation.zone, timeout).await {
+        Ok(serial) => check_records(server, serial, expectation, timeout).await,
+        Err(e) => unreachable_report(server, &e),
+    }
+}
+
+/// How many expectations [`check_many`] checks at once on one server.
+const QUERIES_IN_FLIGHT: usize = 32;
+
+/// Checks many expectations (say, every request of one batch of updates)
+/// on every server: one SOA query per server, then each expectation's
+/// RRsets, with [`QUERIES_IN_FLIGHT`] expectations at a time on each
+/// server, all servers at once. A server still below an expectation's
+/// minimum serial is reported lagging without its records being asked
+/// for: they cannot be there yet.
+///
+/// Returns one report per server for each expectation, in the order of
+/// `expectations` and `servers`.
+pub async fn check_many(
+    servers: &[SocketAddr],
+    zone: &Name,
+    expectations: &[Expectation],
+    timeout: Duration,
+) -> Vec<Vec<ServerReport>> {
+    let per_server = join_all(
+        servers
+            .iter()
+            .map(|server| check_many_on(*server, zone, expectations, timeout)),
+    )
+    .await;
+    let mut columns: Vec<_> = per_server.into_iter().map(Vec::into_iter).collect();
+    (0..expectations.len())
+        .map(|_| columns.iter_mut().filter_map(Iterator::next).collect())
+        .collect()
+}
+
+/// [`check_many`] on one server.
+async fn check_many_on(
+    server: SocketAddr,
+    zone: &Name,
+    expectations: &[Expectation],
+    timeout: Duration,
+) -> Vec<ServerReport> {
+    let serial = match client::soa_serial(server, zone, timeout).await {
         Ok(serial) => serial,
         Err(e) => {
-            return ServerReport {
-                server,
-                serial: None,
-                answer: Vec::new(),
-                verdict: Verdict::Unreachable {
-                    error: e.to_string(),
-                },
-            };
+            return expectations
+                .iter()
+                .map(|_| unreachable_report(server, &e))
+                .collect();
         }
     };
+    let mut reports = Vec::with_capacity(expectations.len());
+    for chunk in expectations.chunks(QUERIES_IN_FLIGHT) {
+        reports.extend(
+            join_all(
+                chunk
+                    .iter()
+                    .map(|expectation| check_at(server, serial, expectation, timeout)),
+            )
+            .await,
+        );
+    }
+    reports
+}
+
+/// One expectation on a server known to be at `serial`: lagging without
+/// a query when the serial is too old, else its records.
+async fn check_at(
+    server: SocketAddr,
+    serial: u32,
+    expectation: &Expectation,
+    timeout: Duration,
+) -> ServerReport {
+    match lagging(expectation, serial) {
+        Some(want) => ServerReport {
+            server,
+            serial: Some(serial),
+            answer: Vec::new(),
+            verdict: Verdict::Lagging { serial, want },
+        },
+        None => check_records(server, serial, expectation, timeout).await,
+    }
+}
+
+fn unreachable_report(server: SocketAddr, error: &dyn std::fmt::Display) -> ServerReport {
+    ServerReport {
+        server,
+        serial: None,
+        answer: Vec::new(),
+        verdict: Verdict::Unreachable {
+            error: error.to_string(),
+        },
+    }
+}
+
+/// The serial `expectation` needs when `serial` is below it.
+fn lagging(expectation: &Expectation, serial: u32) -> Option<u32> {
+    expectation
+        .min_serial
+        .filter(|want| SerialNumber::from(serial) < SerialNumber::from(*want))
+}
+
+/// [`check_server`] past the SOA query: the RRsets, at `serial`.
+async fn check_records(
+    server: SocketAddr,
+    serial: u32,
+    expectation: &Expectation,
+    timeout: Duration,
+) -> ServerReport {
     let mut answer = Vec::new();
     let mut problems = Vec::new();
     let (queried, glue) = expectation.questions();
@@ -183,10 +280,7 @@ pub async fn check_server(
             ));
         }
     }
-    let lagging = expectation
-        .min_serial
-        .filter(|want| SerialNumber::from(serial) < SerialNumber::from(*want));
-    let verdict = match (lagging, problems.is_empty()) {
+    let verdict = match (lagging(expectation, serial), problems.is_empty()) {
         (Some(want), _) => Verdict::Lagging { serial, want },
         (None, true) => Verdict::Matches,
         (None, false) => Verdict::Differs {

@@ -57,16 +57,16 @@ macro_rules! compose_store {
             };
             use crate::audit::{AuditAction, AuditActor, AuditEntry, AuditEvent};
             use crate::model::{
-                Actor, Agency, AgencyId, AttemptOutcome, DnsAttempt, DriftFinding, DriftRun, Job,
+                Actor, Agency, AgencyId, DnsAttempt, DriftFinding, DriftRun, Job,
                 Letter, MailAttachment, NameVersion, OutgoingMail, RequestId, RequestState,
                 ServerCheck, Subdomain, SubdomainRequest, Transition, User, UserId,
             };
             use crate::store::codec::{from_ms_opt, now_ms, to_ms};
             use crate::store::compose::{ACTIVE_NOTE, change_event};
             use crate::store::{
-                AuditFilter, JobEffect, JobFence, NameClaim, NewAgency, NewFinding, NewMail,
-                NewRequest, NewUser, Page, RequestFilter, RequestRevision, StateChange, Store,
-                StoreError, StoreResult,
+                AttemptResult, AuditFilter, JobEffect, JobFence, NameClaim, NewAgency, NewFinding,
+                NewMail, NewRequest, NewUser, OutgoingAttempt, Page, RequestFilter, RequestRevision,
+                StateChange, Store, StoreError, StoreResult,
             };
 
         #[async_trait]
@@ -457,25 +457,32 @@ macro_rules! compose_store {
                 Ok(request)
             }
 
-            #[tracing::instrument(level = "debug", skip_all, fields(request = %id, job = %fence.job_id))]
-            async fn activate(&self, id: RequestId, fence: JobFence) -> StoreResult<SubdomainRequest> {
+            #[tracing::instrument(level = "debug", skip_all, fields(requests = members.len()))]
+            async fn activate_many(
+                &self,
+                members: &[(RequestId, JobFence)],
+            ) -> StoreResult<Vec<SubdomainRequest>> {
                 let now = now_ms();
-                let mut change = StateChange::new(
-                    id,
-                    RequestState::Verifying,
-                    RequestState::Active,
-                    Actor::System,
-                );
-                change.note = Some(ACTIVE_NOTE.to_owned());
-                change.job = JobEffect::Continue(fence);
                 let mut tx = self.begin_write().await?;
-                requests::apply_change(&mut tx, &change, now).await?;
-                audit::append_for_request(&mut tx, id, change_event(&change), now).await?;
-                let request = requests::fetch_written(&mut tx, id).await?;
-                catalogue::apply(&mut *tx, &request, now).await?;
-                zone::version_from_request(&mut tx, &request, now).await?;
+                let mut activated = Vec::with_capacity(members.len());
+                for &(id, fence) in members {
+                    let mut change = StateChange::new(
+                        id,
+                        RequestState::Verifying,
+                        RequestState::Active,
+                        Actor::System,
+                    );
+                    change.note = Some(ACTIVE_NOTE.to_owned());
+                    change.job = JobEffect::Continue(fence);
+                    requests::apply_change(&mut tx, &change, now).await?;
+                    audit::append_for_request(&mut tx, id, change_event(&change), now).await?;
+                    let request = requests::fetch_written(&mut tx, id).await?;
+                    catalogue::apply(&mut *tx, &request, now).await?;
+                    zone::version_from_request(&mut tx, &request, now).await?;
+                    activated.push(request);
+                }
                 tx.commit().await?;
-                Ok(request)
+                Ok(activated)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(request = %id, job = %fence.job_id))]
@@ -538,11 +545,18 @@ macro_rules! compose_store {
                 Ok(page)
             }
 
-            async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> StoreResult<Option<Job>> {
+            async fn claim_jobs(
+                &self,
+                now: OffsetDateTime,
+                lease: Duration,
+                limit: usize,
+            ) -> StoreResult<Vec<Job>> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
                 let mut tx = self.begin_claim().await?;
-                let job = jobs::claim(&mut tx, to_ms(now), lease).await?;
+                let mut claimed = jobs::claim(&mut tx, to_ms(now), lease, limit).await?;
                 tx.commit().await?;
-                Ok(job)
+                claimed.sort_by_key(|job| job.id.0);
+                Ok(claimed)
             }
 
             async fn next_job_due(&self) -> StoreResult<Option<OffsetDateTime>> {
@@ -560,71 +574,93 @@ macro_rules! compose_store {
                 Ok(())
             }
 
-            async fn begin_attempt(
-                &self,
-                fence: JobFence,
-                request_id: RequestId,
-                server: &str,
-                key_name: &str,
-                message: &[String],
-                serial_before: Option<u32>,
-            ) -> StoreResult<i64> {
-                let attempt = jobs::NewAttempt {
-                    request_id,
-                    server,
-                    key_name,
-                    message,
-                    serial_before,
-                };
+            #[tracing::instrument(level = "debug", skip_all, fields(attempts = attempts.len()))]
+            async fn begin_attempts(&self, attempts: &[OutgoingAttempt]) -> StoreResult<Vec<i64>> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
-                let id = jobs::begin_attempt(&mut tx, fence, attempt, now).await?;
-                // Before the UPDATE leaves: an update whose answer is lost in a
-                // crash is on record all the same.
-                let event =
-                    AuditEvent::new(AuditAction::DnsUpdateSent, AuditActor::System).with_detail(json!({
-                        "attempt": id,
-                        "server": server,
-                        "key": key_name,
-                        "message": message,
-                        "serial_before": serial_before,
-                    }));
-                audit::append_for_request(&mut tx, request_id, event, now).await?;
+                let mut ids = Vec::with_capacity(attempts.len());
+                for outgoing in attempts {
+                    if let Some(note) = &outgoing.start_note {
+                        let mut change = StateChange::new(
+                            outgoing.request_id,
+                            RequestState::Approved,
+                            RequestState::Provisioning,
+                            Actor::System,
+                        );
+                        change.job = JobEffect::Continue(outgoing.fence);
+                        change.note = Some(note.clone());
+                        requests::apply_change(&mut tx, &change, now).await?;
+                        audit::append_for_request(&mut tx, outgoing.request_id, change_event(&change), now)
+                            .await?;
+                    }
+                    let attempt = jobs::NewAttempt {
+                        request_id: outgoing.request_id,
+                        server: &outgoing.server,
+                        key_name: &outgoing.key_name,
+                        message: &outgoing.message,
+                        serial_before: outgoing.serial_before,
+                    };
+                    let id = jobs::begin_attempt(&mut tx, outgoing.fence, attempt, now).await?;
+                    // Before the UPDATE leaves: an update whose answer is lost in a
+                    // crash is on record all the same.
+                    let event = AuditEvent::new(AuditAction::DnsUpdateSent, AuditActor::System)
+                        .with_detail(json!({
+                            "attempt": id,
+                            "server": outgoing.server,
+                            "key": outgoing.key_name,
+                            "message": outgoing.message,
+                            "serial_before": outgoing.serial_before,
+                            "requests_in_message": outgoing.batch_size,
+                        }));
+                    audit::append_for_request(&mut tx, outgoing.request_id, event, now).await?;
+                    ids.push(id);
+                }
                 tx.commit().await?;
-                Ok(id)
+                Ok(ids)
             }
 
-            async fn finish_attempt(
-                &self,
-                attempt_id: i64,
-                outcome: AttemptOutcome,
-                rcode: Option<&str>,
-                detail: Option<&str>,
-                serial_after: Option<u32>,
-            ) -> StoreResult<()> {
-                let end = jobs::AttemptEnd {
-                    outcome,
-                    rcode,
-                    detail,
-                    serial_after,
-                };
+            #[tracing::instrument(level = "debug", skip_all, fields(attempts = results.len()))]
+            async fn finish_attempts(&self, results: &[AttemptResult]) -> StoreResult<()> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
-                jobs::finish_attempt(&mut *tx, attempt_id, end, now).await?;
-                let row = jobs::attempt(&mut *tx, attempt_id).await?;
-                let event = AuditEvent::new(AuditAction::DnsUpdateAnswered, AuditActor::System)
-                    .with_detail(json!({
-                        "attempt": attempt_id,
-                        "server": row.server,
-                        "key": row.key_name,
-                        "outcome": outcome.as_str(),
-                        "rcode": rcode,
-                        "detail": detail,
-                        "serial_before": row.serial_before,
-                        "serial_after": serial_after,
-                        "duration_ms": now - row.started_at_ms,
-                    }));
-                audit::append_for_request(&mut tx, row.request_id, event, now).await?;
+                for result in results {
+                    let end = jobs::AttemptEnd {
+                        outcome: result.outcome,
+                        rcode: result.rcode.as_deref(),
+                        detail: result.detail.as_deref(),
+                        serial_after: result.serial_after,
+                    };
+                    jobs::finish_attempt(&mut *tx, result.attempt_id, end, now).await?;
+                    let row = jobs::attempt(&mut *tx, result.attempt_id).await?;
+                    let event = AuditEvent::new(AuditAction::DnsUpdateAnswered, AuditActor::System)
+                        .with_detail(json!({
+                            "attempt": result.attempt_id,
+                            "server": row.server,
+                            "key": row.key_name,
+                            "outcome": result.outcome.as_str(),
+                            "rcode": result.rcode,
+                            "detail": result.detail,
+                            "serial_before": row.serial_before,
+                            "serial_after": result.serial_after,
+                            "duration_ms": now - row.started_at_ms,
+                        }));
+                    audit::append_for_request(&mut tx, row.request_id, event, now).await?;
+                    if let Some(verifying) = &result.verifying {
+                        let mut change = StateChange::new(
+                            verifying.request_id,
+                            RequestState::Provisioning,
+                            RequestState::Verifying,
+                            Actor::System,
+                        );
+                        change.job = JobEffect::Continue(verifying.fence);
+                        change.serial_after = result.serial_after;
+                        change.verify_deadline = Some(verifying.deadline);
+                        change.note = Some(verifying.note.clone());
+                        requests::apply_change(&mut tx, &change, now).await?;
+                        audit::append_for_request(&mut tx, verifying.request_id, change_event(&change), now)
+                            .await?;
+                    }
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -633,29 +669,31 @@ macro_rules! compose_store {
                 jobs::attempts(&self.pool, request_id).await
             }
 
-            async fn record_checks(
+            #[tracing::instrument(level = "debug", skip_all, fields(requests = checks.len()))]
+            async fn record_checks_many(
                 &self,
-                request_id: RequestId,
-                checks: &[ServerCheck],
+                checks: &[(RequestId, Vec<ServerCheck>)],
             ) -> StoreResult<()> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
-                let before = jobs::checks(&mut *tx, request_id).await?;
-                jobs::record_checks(&mut tx, request_id, checks).await?;
-                // Each server's answer is audited when it differs from its last
-                // one: a verification polls often, and repeats say nothing new.
-                for check in checks {
-                    let seen = before.iter().any(|b| {
-                        b.server == check.server && b.matches == check.matches && b.report == check.report
-                    });
-                    if !seen {
-                        let event = AuditEvent::new(AuditAction::DnsVerification, AuditActor::System)
-                            .with_detail(json!({
-                                "server": check.server,
-                                "matches": check.matches,
-                                "report": check.report,
-                            }));
-                        audit::append_for_request(&mut tx, request_id, event, now).await?;
+                for (request_id, checks) in checks {
+                    let before = jobs::checks(&mut *tx, *request_id).await?;
+                    jobs::record_checks(&mut tx, *request_id, checks).await?;
+                    // Each server's answer is audited when it differs from its last
+                    // one: a verification polls often, and repeats say nothing new.
+                    for check in checks {
+                        let seen = before.iter().any(|b| {
+                            b.server == check.server && b.matches == check.matches && b.report == check.report
+                        });
+                        if !seen {
+                            let event = AuditEvent::new(AuditAction::DnsVerification, AuditActor::System)
+                                .with_detail(json!({
+                                    "server": check.server,
+                                    "matches": check.matches,
+                                    "report": check.report,
+                                }));
+                            audit::append_for_request(&mut tx, *request_id, event, now).await?;
+                        }
                     }
                 }
                 tx.commit().await?;

@@ -403,6 +403,48 @@ impl From<&Job> for JobFence {
     }
 }
 
+/// One request's part of an UPDATE message about to be sent: its
+/// write-ahead record. Several requests' changes travel in one message;
+/// each keeps its own attempt, with its own prerequisites and updates.
+#[derive(Debug, Clone)]
+pub struct OutgoingAttempt {
+    pub fence: JobFence,
+    pub request_id: RequestId,
+    pub server: String,
+    pub key_name: String,
+    /// The request's own zone line, prerequisites and updates, as rendered.
+    pub message: Vec<String>,
+    pub serial_before: Option<u32>,
+    /// For an approved request this attempt starts: it moves to
+    /// `provisioning` with this note, in the same transaction.
+    pub start_note: Option<String>,
+    /// How many requests the UPDATE message carries (1: this one alone).
+    pub batch_size: usize,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    pub attempt_id: i64,
+    pub outcome: AttemptOutcome,
+    pub rcode: Option<String>,
+    pub detail: Option<String>,
+    pub serial_after: Option<u32>,
+    /// For an accepted attempt: its request moves to `verifying`, in the
+    /// same transaction.
+    pub verifying: Option<EnterVerifying>,
+}
+
+/// A request's move from `provisioning` to `verifying`.
+#[derive(Debug, Clone)]
+pub struct EnterVerifying {
+    pub fence: JobFence,
+    pub request_id: RequestId,
+    /// When verification gives up.
+    pub deadline: OffsetDateTime,
+    pub note: String,
+}
+
 /// What happens to the job when a state change commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobEffect {
@@ -603,7 +645,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// version and the transition is recorded. The job stays held under
     /// `fence`: telling the PD ([`Store::issue_confirmation`]) is its last
     /// step, and whoever holds the job after a crash takes that step.
-    async fn activate(&self, id: RequestId, fence: JobFence) -> StoreResult<SubdomainRequest>;
+    async fn activate(&self, id: RequestId, fence: JobFence) -> StoreResult<SubdomainRequest> {
+        self.activate_many(&[(id, fence)])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound("request"))
+    }
+    /// [`Store::activate`] for several requests in one transaction: all
+    /// or none. Returns them in order.
+    async fn activate_many(
+        &self,
+        requests: &[(RequestId, JobFence)],
+    ) -> StoreResult<Vec<SubdomainRequest>>;
     /// The last step of an active request's job, in one transaction: the
     /// confirmation e-mail queued, `confirmation` (the stored confirmation
     /// letter) recorded on the request and attached to the e-mail under
@@ -634,9 +687,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // --- jobs ---
 
-    /// Claims the oldest due job (queued and due, or running with an
-    /// expired lease) under a new lease and fencing token.
-    async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> StoreResult<Option<Job>>;
+    /// Claims up to `limit` of the oldest due jobs (queued and due, or
+    /// running with an expired lease), each under a new lease and fencing
+    /// token, in one transaction. Ordered by job id.
+    async fn claim_jobs(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Job>>;
+    /// Claims the oldest due job, as [`Store::claim_jobs`] does.
+    async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> StoreResult<Option<Job>> {
+        Ok(self.claim_jobs(now, lease, 1).await?.pop())
+    }
     /// When the next queued job is due, if any.
     async fn next_job_due(&self) -> StoreResult<Option<OffsetDateTime>>;
     /// Releases a held job to run again at `run_at`.
@@ -647,7 +710,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // --- what was sent and what servers said ---
 
-    /// Write-ahead record of an UPDATE about to be sent.
+    /// Write-ahead records of one UPDATE message about to be sent, one per
+    /// request it carries, in one transaction (with each starting
+    /// request's move to `provisioning`). Returns the attempts' ids in
+    /// order.
+    async fn begin_attempts(&self, attempts: &[OutgoingAttempt]) -> StoreResult<Vec<i64>>;
+    /// Write-ahead record of an UPDATE about to be sent for one request.
     async fn begin_attempt(
         &self,
         fence: JobFence,
@@ -656,7 +724,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         key_name: &str,
         message: &[String],
         serial_before: Option<u32>,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<i64> {
+        let attempt = OutgoingAttempt {
+            fence,
+            request_id,
+            server: server.to_owned(),
+            key_name: key_name.to_owned(),
+            message: message.to_vec(),
+            serial_before,
+            start_note: None,
+            batch_size: 1,
+        };
+        let ids = self.begin_attempts(std::slice::from_ref(&attempt)).await?;
+        ids.first()
+            .copied()
+            .ok_or(StoreError::NotFound("dns attempt"))
+    }
+    /// How attempts ended, in one transaction (with each accepted one's
+    /// request moving to `verifying`).
+    async fn finish_attempts(&self, results: &[AttemptResult]) -> StoreResult<()>;
+    /// How one attempt ended.
     async fn finish_attempt(
         &self,
         attempt_id: i64,
@@ -664,13 +751,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         rcode: Option<&str>,
         detail: Option<&str>,
         serial_after: Option<u32>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let result = AttemptResult {
+            attempt_id,
+            outcome,
+            rcode: rcode.map(str::to_owned),
+            detail: detail.map(str::to_owned),
+            serial_after,
+            verifying: None,
+        };
+        self.finish_attempts(std::slice::from_ref(&result)).await
+    }
     /// Oldest first.
     async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>>;
-    /// Stores each server's latest answer (one row per server); answers
-    /// that differ from a server's previous one are audited.
-    async fn record_checks(&self, request_id: RequestId, checks: &[ServerCheck])
+    /// Stores each request's servers' latest answers (one row per server),
+    /// in one transaction; answers that differ from a server's previous
+    /// one are audited.
+    async fn record_checks_many(&self, checks: &[(RequestId, Vec<ServerCheck>)])
     -> StoreResult<()>;
+    /// [`Store::record_checks_many`] for one request.
+    async fn record_checks(
+        &self,
+        request_id: RequestId,
+        checks: &[ServerCheck],
+    ) -> StoreResult<()> {
+        self.record_checks_many(&[(request_id, checks.to_vec())])
+            .await
+    }
     async fn checks(&self, request_id: RequestId) -> StoreResult<Vec<ServerCheck>>;
 
     // --- outbox ---

@@ -99,7 +99,7 @@ pub(super) async fn finish(
     fenced(changed, fence)
 }
 
-/// Claims the oldest due job under a new lease and token.
+/// Claims up to `limit` of the oldest due jobs under new leases and tokens.
 ///
 /// The job is chosen with `FOR UPDATE SKIP LOCKED` on `jobs` alone:
 /// concurrent claims (from any instance) take different jobs instead of
@@ -110,23 +110,25 @@ pub(super) async fn claim(
     conn: &mut PgConnection,
     now_ms: i64,
     lease: Duration,
-) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
+    let rows: Vec<JobRow> = sqlx::query_as(
         "UPDATE jobs SET state = 'running', lease_until = $2, lease_token = lease_token + 1,
              attempts = attempts + 1, lease_holder = $3, updated_at = $1
-         WHERE id = (
+         WHERE id IN (
              SELECT id FROM jobs
              WHERE (state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)
-             ORDER BY run_at, id LIMIT 1
+             ORDER BY run_at, id LIMIT $4
              FOR UPDATE SKIP LOCKED)
          RETURNING id, request_id, attempts, lease_token",
     )
     .bind(now_ms)
     .bind(now_ms.saturating_add(lease_ms(lease)))
     .bind(crate::instance::id())
-    .fetch_optional(conn)
+    .bind(limit)
+    .fetch_all(conn)
     .await?;
-    Ok(row.map(Job::from))
+    Ok(rows.into_iter().map(Job::from).collect())
 }
 
 /// When a job next becomes claimable: the earliest `run_at` of a queued

@@ -22,7 +22,7 @@ use provisioner::verify::{
     check_delegations, holds_exactly, observe, questions_for,
 };
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::app::App;
 use crate::calendar::format_wib;
@@ -34,6 +34,8 @@ use crate::model::{
 };
 use crate::service::{RequestPlan, plan_of};
 use crate::store::{JobEffect, JobFence, NewMail, StateChange, StoreError};
+
+mod batch;
 
 /// Why one job step stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -47,34 +49,22 @@ enum StepError {
 /// Runs jobs until `shutdown` turns true.
 pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     tracing::info!("provisioning worker started");
+    let (confirmations, queued) = mpsc::unbounded_channel();
+    let confirmer = tokio::spawn(confirm_queued(app.clone(), queued, shutdown.clone()));
     loop {
         if *shutdown.borrow() {
             break;
         }
-        match app.store.claim_job(app.now(), app.timing.lease).await {
-            Ok(Some(job)) => {
-                let request_id = job.request_id;
-                if let Err(e) = process(&app, &job).await {
-                    match e {
-                        StepError::Store(StoreError::LeaseLost(_)) => {
-                            tracing::warn!(%request_id, "lease lost; another worker holds the job now");
-                        }
-                        other => {
-                            tracing::error!(%request_id, error = %other, "provisioning step failed; will retry");
-                            let retry_at = app.now() + Duration::from_secs(5);
-                            if let Err(e) = app
-                                .store
-                                .reschedule_job(JobFence::from(&job), retry_at)
-                                .await
-                            {
-                                tracing::error!(error = %e, "cannot reschedule job");
-                            }
-                        }
-                    }
-                }
+        match app
+            .store
+            .claim_jobs(app.now(), app.timing.lease, app.timing.batch_size)
+            .await
+        {
+            Ok(jobs) if !jobs.is_empty() => {
+                work(&app, jobs, &confirmations).await;
                 continue;
             }
-            Ok(None) => {}
+            Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cannot claim a job"),
         }
         let wait = match app.store.next_job_due().await {
@@ -92,7 +82,79 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => {}
         }
     }
+    drop(confirmations);
+    if let Err(e) = confirmer.await {
+        tracing::error!(error = %e, "confirmation task failed");
+    }
     tracing::info!("provisioning worker stopped");
+}
+
+/// Takes claimed jobs as far as they can go now: fresh approvals together
+/// in batches ([`batch`]), every other job (a retry, a job taken over
+/// after a crash, a verification that was waiting) on its own.
+async fn work(app: &App, jobs: Vec<Job>, confirmations: &Confirmations) {
+    let mut members = Vec::new();
+    let mut apart = Vec::new();
+    for job in jobs {
+        match batch::member(app, &job).await {
+            Ok(Some(member)) => members.push(member),
+            Ok(None) => apart.push(job),
+            Err(e) => step_failed(app, &job, &e).await,
+        }
+    }
+    if !members.is_empty() {
+        apart.extend(batch::provision(app, members, confirmations).await);
+    }
+    for job in apart {
+        if let Err(e) = process(app, &job).await {
+            step_failed(app, &job, &e).await;
+        }
+    }
+}
+
+/// Logs why a job's step stopped and hands the job back to be retried,
+/// unless another worker holds it now.
+async fn step_failed(app: &App, job: &Job, error: &StepError) {
+    let request_id = job.request_id;
+    match error {
+        StepError::Store(StoreError::LeaseLost(_)) => {
+            tracing::warn!(%request_id, "lease lost; another worker holds the job now");
+        }
+        other => {
+            tracing::error!(%request_id, error = %other, "provisioning step failed; will retry");
+            let retry_at = app.now() + Duration::from_secs(5);
+            if let Err(e) = app
+                .store
+                .reschedule_job(JobFence::from(job), retry_at)
+                .await
+            {
+                tracing::error!(error = %e, "cannot reschedule job");
+            }
+        }
+    }
+}
+
+/// Requests a batch activated, waiting for their confirmation letters.
+type Confirmations = mpsc::UnboundedSender<(Job, SubdomainRequest)>;
+
+/// Issues the confirmation letters of batches' activated requests, one
+/// after another, beside the worker: rendering thousands of letters must
+/// not hold back the next batch's activation. The jobs stay held until
+/// their letter is issued; if this process stops first, whoever claims
+/// them after their lease ends issues it ([`process`]).
+async fn confirm_queued(
+    app: Arc<App>,
+    mut queued: mpsc::UnboundedReceiver<(Job, SubdomainRequest)>,
+    shutdown: watch::Receiver<bool>,
+) {
+    while let Some((job, request)) = queued.recv().await {
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(e) = confirm(&app, JobFence::from(&job), &request).await {
+            step_failed(&app, &job, &e).await;
+        }
+    }
 }
 
 /// Takes one claimed job as far as it can go now.
@@ -152,13 +214,7 @@ async fn provision(
     // Read the zone before sending again: a second UPDATE would fail its
     // prerequisites against our own change.
     let attempts = app.store.attempts(request.id).await?;
-    let maybe_applied = attempts.last().is_some_and(|a| {
-        matches!(
-            a.outcome,
-            AttemptOutcome::Sending | AttemptOutcome::Unknown | AttemptOutcome::Accepted
-        )
-    });
-    if maybe_applied {
+    if maybe_applied(&attempts) {
         let keys = questions_for(&planned.name, &[&planned.before, &planned.after]);
         match observe(target.primary, &keys, timeout).await {
             Ok(now) if holds_exactly(&now, &planned.after, &keys) => {
@@ -204,6 +260,37 @@ async fn provision(
         timeout,
     )
     .await;
+    answered(app, job, request, planned, attempt, &attempts, result).await
+}
+
+/// Whether the last UPDATE sent for a request may have been applied: one
+/// whose outcome was never learned, or one accepted whose request did not
+/// move on. The zone must be read before sending again.
+fn maybe_applied(attempts: &[DnsAttempt]) -> bool {
+    attempts.last().is_some_and(|a| {
+        matches!(
+            a.outcome,
+            AttemptOutcome::Sending | AttemptOutcome::Unknown | AttemptOutcome::Accepted
+        )
+    })
+}
+
+/// Records what the primary answered to `request`'s UPDATE (its attempt
+/// `attempt`; `attempts` are those before it) and moves the request on:
+/// to `verifying` (returned), to `conflict` or `failed`, or back to the
+/// queue to retry (None).
+async fn answered(
+    app: &App,
+    job: &Job,
+    request: &SubdomainRequest,
+    planned: &RequestPlan,
+    attempt: i64,
+    attempts: &[DnsAttempt],
+    result: Result<(), UpdateError>,
+) -> Result<Option<SubdomainRequest>, StepError> {
+    let fence = JobFence::from(job);
+    let target = &app.target;
+    let timeout = app.timing.dns_timeout;
     match result {
         Ok(()) => {
             let serial = soa_serial(target.primary, &target.zone, timeout).await.ok();
@@ -261,7 +348,7 @@ async fn provision(
         }
         Err(e)
             if matches!(e, UpdateError::ServFail { .. })
-                && servfails_in_a_row(&attempts) + 1 >= app.timing.servfail_attempts =>
+                && servfails_in_a_row(attempts) + 1 >= app.timing.servfail_attempts =>
         {
             let reason = format!(
                 "{} ({} SERVFAIL answers in a row; a network admin can retry once the server is fixed)",
@@ -417,11 +504,28 @@ async fn enter_verifying(
     change.job = JobEffect::Continue(fence);
     change.serial_after = serial;
     change.verify_deadline = Some(app.now() + app.timing.verify_deadline);
-    change.note = Some(match serial {
+    change.note = Some(verifying_note(note, serial));
+    Ok(app.store.transition(change).await?)
+}
+
+/// The note on the move to `verifying`, with the serial to wait for.
+fn verifying_note(note: &str, serial: Option<u32>) -> String {
+    match serial {
         Some(s) => format!("{note} (SOA serial {s})"),
         None => note.to_owned(),
-    });
-    Ok(app.store.transition(change).await?)
+    }
+}
+
+/// What every authoritative server must answer once `planned` is in
+/// place at `serial` or later.
+fn expectation(app: &App, planned: &RequestPlan, serial: Option<u32>) -> Expectation {
+    Expectation::new(
+        app.target.zone.clone(),
+        &planned.before,
+        planned.after.clone(),
+        serial,
+    )
+    .with_transfer_key(app.target.transfer_key.clone())
 }
 
 async fn settle(
@@ -458,13 +562,7 @@ async fn verify(
     request: &SubdomainRequest,
     planned: &RequestPlan,
 ) -> Result<(), StepError> {
-    let expectation = Expectation::new(
-        app.target.zone.clone(),
-        &planned.before,
-        planned.after.clone(),
-        request.serial_after,
-    )
-    .with_transfer_key(app.target.transfer_key.clone());
+    let expectation = expectation(app, planned, request.serial_after);
     let delegations = if app.target.check_delegations {
         expectation.delegations()
     } else {

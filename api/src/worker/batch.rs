@@ -1,0 +1,404 @@
+//! Batches: approved requests that wait together are provisioned
+//! together. A backlog approved at once (or a mass change) would otherwise
+//! cost one UPDATE, one journal write on the primary, one transfer to each
+//! secondary and one round of verification queries per request.
+//!
+//! - **One message, many requests.** Their prerequisites and updates go in
+//!   one UPDATE ([`UpdatePlan::combine`]); each request keeps its own
+//!   attempt, recorded before the message leaves, so nothing is sent that
+//!   is not on record. RFC 2136 applies a message whole or not at all: when
+//!   the answer may concern one request only (a failed prerequisite, a
+//!   refused name), the message is split in two and each half sent again,
+//!   until the request it concerns stands alone and is settled the way a
+//!   lone request is (`conflict`, `failed`), while the others go through.
+//!   No owner name appears twice in one message.
+//! - **Verification by batch.** One SOA query per server per round, then
+//!   every request's RRsets, many queries in flight
+//!   ([`provisioner::verify::check_many`]).
+//! - **Few transactions.** Each step is one transaction for the whole
+//!   message: the attempts with the move to `provisioning`, the answers with
+//!   the move to `verifying`, the servers' answers, the activations.
+//!
+//! Only fresh approvals are batched. Whatever needs care (an earlier
+//! attempt that may have been applied, a delegation whose servers must be
+//! asked, a verification still waiting when the batch's hold ends) is left
+//! to the one-request path in `super`.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use provisioner::Name;
+use provisioner::client::{send_update, soa_serial};
+use provisioner::name::display_name;
+use provisioner::plan::UpdatePlan;
+use provisioner::verify::{Expectation, ServerReport, Verdict, check_many};
+
+use super::{
+    Confirmations, StepError, answered, backoff, expectation, maybe_applied, notify_secondaries,
+    nudge_laggards, plan_lines, to_checks, verifying_note,
+};
+use crate::app::App;
+use crate::model::{AttemptOutcome, DnsAttempt, Job, RequestState, SubdomainRequest};
+use crate::service::{RequestPlan, plan_of};
+use crate::store::{AttemptResult, EnterVerifying, JobFence, OutgoingAttempt};
+
+/// What one message may hold, counted as the sum of its requests'
+/// messages sent alone: under the 65,535 bytes of a DNS message over TCP
+/// with room for the TSIG record.
+const MESSAGE_BYTES: usize = 60_000;
+
+/// A claimed job whose request can travel in a batch.
+#[derive(Debug)]
+pub(super) struct Member {
+    job: Job,
+    request: SubdomainRequest,
+    planned: RequestPlan,
+    /// Its attempts before this batch.
+    attempts: Vec<DnsAttempt>,
+    /// Its size sent alone, in bytes.
+    bytes: usize,
+}
+
+impl Member {
+    fn fence(&self) -> JobFence {
+        JobFence::from(&self.job)
+    }
+}
+
+/// `job` as a batch member when its request is a fresh approval: in
+/// `approved`, with no earlier UPDATE that may have been applied, and no
+/// delegated servers to ask. None leaves the job to the one-request path.
+pub(super) async fn member(app: &App, job: &Job) -> Result<Option<Member>, StepError> {
+    let Some(request) = app.store.request(job.request_id).await? else {
+        return Ok(None);
+    };
+    if request.state != RequestState::Approved {
+        return Ok(None);
+    }
+    let attempts = app.store.attempts(request.id).await?;
+    if maybe_applied(&attempts) {
+        return Ok(None);
+    }
+    let planned = plan_of(&app.target.zone, &request)?;
+    if app.target.check_delegations && !expectation(app, &planned, None).delegations().is_empty() {
+        return Ok(None);
+    }
+    // Unencodable plans go alone, where the error is explained.
+    let Ok(bytes) = planned.plan.to_message().to_vec().map(|m| m.len()) else {
+        return Ok(None);
+    };
+    Ok(Some(Member {
+        job: job.clone(),
+        request,
+        planned,
+        attempts,
+        bytes,
+    }))
+}
+
+/// Provisions `members` in as few messages as they fit, verifies them
+/// together and activates each as soon as every server serves it; their
+/// confirmation letters follow through `confirmations`. Returns the jobs
+/// left for the one-request path: those whose names another member
+/// touches.
+pub(super) async fn provision(
+    app: &App,
+    members: Vec<Member>,
+    confirmations: &Confirmations,
+) -> Vec<Job> {
+    let (messages, apart) = messages(members, app.timing.batch_size);
+    let mut queue: VecDeque<Vec<Member>> = messages.into();
+    let mut verifying = Vec::new();
+    while let Some(message) = queue.pop_front() {
+        let jobs: Vec<Job> = message.iter().map(|m| m.job.clone()).collect();
+        match send(app, message).await {
+            Ok(Sent::Accepted(members)) => verifying.extend(members),
+            Ok(Sent::Split(first, second)) => {
+                queue.push_front(second);
+                queue.push_front(first);
+            }
+            Ok(Sent::Settled) => {}
+            Err(e) => {
+                for job in &jobs {
+                    super::step_failed(app, job, &e).await;
+                }
+            }
+        }
+    }
+    if let Err(e) = verify(app, verifying, confirmations).await {
+        tracing::error!(error = %e, "batch verification stopped; its jobs are retried after their lease");
+    }
+    apart
+}
+
+/// Splits `members` into messages of at most `batch_size` requests and
+/// [`MESSAGE_BYTES`], none touching a name another in it touches; members
+/// that would share a name with one before them come back as jobs.
+fn messages(members: Vec<Member>, batch_size: usize) -> (Vec<Vec<Member>>, Vec<Job>) {
+    let mut messages: Vec<Vec<Member>> = Vec::new();
+    let mut apart = Vec::new();
+    let mut touched: BTreeSet<Name> = BTreeSet::new();
+    let mut current: Vec<Member> = Vec::new();
+    let mut bytes = 0;
+    for member in members {
+        let owners: Vec<Name> = member
+            .planned
+            .plan
+            .owners()
+            .into_iter()
+            .map(Name::to_lowercase)
+            .collect();
+        if owners.iter().any(|o| touched.contains(o)) {
+            apart.push(member.job);
+            continue;
+        }
+        touched.extend(owners);
+        if !current.is_empty()
+            && (current.len() >= batch_size || bytes + member.bytes > MESSAGE_BYTES)
+        {
+            messages.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += member.bytes;
+        current.push(member);
+    }
+    if !current.is_empty() {
+        messages.push(current);
+    }
+    (messages, apart)
+}
+
+/// How one message went.
+enum Sent {
+    /// The primary applied it: its requests are in `verifying`.
+    Accepted(Vec<Member>),
+    /// Its answer may concern one request only: send each half again.
+    Split(Vec<Member>, Vec<Member>),
+    /// Its requests were settled or handed back to retry.
+    Settled,
+}
+
+/// Sends one message carrying `message`'s requests, recorded first.
+async fn send(app: &App, mut message: Vec<Member>) -> Result<Sent, StepError> {
+    let target = &app.target;
+    let timeout = app.timing.dns_timeout;
+    // For the record: the serial the update starts from.
+    let serial_before = soa_serial(target.primary, &target.zone, timeout).await.ok();
+    let outgoing: Vec<OutgoingAttempt> = message
+        .iter()
+        .map(|m| OutgoingAttempt {
+            fence: m.fence(),
+            request_id: m.request.id,
+            server: target.primary.to_string(),
+            key_name: display_name(&target.key.name),
+            message: plan_lines(&m.planned),
+            serial_before,
+            start_note: (m.request.state == RequestState::Approved)
+                .then(|| format!("sending the update to {}", target.primary)),
+            batch_size: message.len(),
+        })
+        .collect();
+    let attempts = app.store.begin_attempts(&outgoing).await?;
+    for member in &mut message {
+        member.request.state = RequestState::Provisioning;
+    }
+    let plan = UpdatePlan::combine(&target.zone, message.iter().map(|m| &m.planned.plan));
+    let result = send_update(target.primary, &target.key, plan.to_message(), timeout).await;
+
+    // Alone, a request meets its answer as on the one-request path.
+    if let ([member], [attempt]) = (message.as_slice(), attempts.as_slice()) {
+        let answer = answered(
+            app,
+            &member.job,
+            &member.request,
+            &member.planned,
+            *attempt,
+            &member.attempts,
+            result,
+        )
+        .await?;
+        return Ok(match (answer, message.pop()) {
+            (Some(request), Some(member)) => Sent::Accepted(vec![Member { request, ..member }]),
+            _ => Sent::Settled,
+        });
+    }
+
+    match result {
+        Ok(()) => {
+            let serial = soa_serial(target.primary, &target.zone, timeout).await.ok();
+            notify_secondaries(app, serial).await;
+            let deadline = app.now() + app.timing.verify_deadline;
+            let note = verifying_note("the primary accepted the update", serial);
+            let results: Vec<AttemptResult> = attempts
+                .iter()
+                .zip(&message)
+                .map(|(attempt, m)| AttemptResult {
+                    attempt_id: *attempt,
+                    outcome: AttemptOutcome::Accepted,
+                    rcode: Some("NOERROR".to_owned()),
+                    detail: None,
+                    serial_after: serial,
+                    verifying: Some(EnterVerifying {
+                        fence: m.fence(),
+                        request_id: m.request.id,
+                        deadline,
+                        note: note.clone(),
+                    }),
+                })
+                .collect();
+            app.store.finish_attempts(&results).await?;
+            for member in &mut message {
+                member.request.state = RequestState::Verifying;
+                member.request.serial_after = serial;
+                member.request.verify_deadline = Some(deadline);
+            }
+            Ok(Sent::Accepted(message))
+        }
+        Err(e) if e.concerns_message() => {
+            let detail = format!(
+                "{e}; the message carried {} requests, so it is sent again in two halves to find the one this concerns",
+                message.len()
+            );
+            let rcode = e.rcode().map(provisioner::error::rcode_name);
+            finish_all(
+                app,
+                &attempts,
+                AttemptOutcome::Rejected,
+                rcode.as_deref(),
+                &detail,
+            )
+            .await?;
+            tracing::info!(requests = message.len(), error = %e, "batch split");
+            let second = message.split_off(message.len() / 2);
+            Ok(Sent::Split(message, second))
+        }
+        Err(e) => {
+            // The server or the connection: each request would meet it
+            // alone too. Each retries on its own after its backoff, reading
+            // the zone first if the message may have been applied.
+            let outcome = if e.outcome_unknown() {
+                AttemptOutcome::Unknown
+            } else {
+                AttemptOutcome::Rejected
+            };
+            let rcode = e.rcode().map(provisioner::error::rcode_name);
+            finish_all(app, &attempts, outcome, rcode.as_deref(), &e.to_string()).await?;
+            tracing::warn!(requests = message.len(), error = %e, "batched update not applied; each request will retry");
+            for member in &message {
+                backoff(app, &member.job).await?;
+            }
+            Ok(Sent::Settled)
+        }
+    }
+}
+
+/// Ends every attempt of a message the same way.
+async fn finish_all(
+    app: &App,
+    attempts: &[i64],
+    outcome: AttemptOutcome,
+    rcode: Option<&str>,
+    detail: &str,
+) -> Result<(), StepError> {
+    let results: Vec<AttemptResult> = attempts
+        .iter()
+        .map(|attempt| AttemptResult {
+            attempt_id: *attempt,
+            outcome,
+            rcode: rcode.map(str::to_owned),
+            detail: Some(detail.to_owned()),
+            serial_after: None,
+            verifying: None,
+        })
+        .collect();
+    app.store.finish_attempts(&results).await?;
+    Ok(())
+}
+
+/// Polls every server for every member until each is served everywhere
+/// (then activated, together with the others served in the same round),
+/// for about half a lease; members still waiting then go back to the
+/// queue, where the one-request path takes them (and fails them at their
+/// deadline).
+async fn verify(
+    app: &App,
+    members: Vec<Member>,
+    confirmations: &Confirmations,
+) -> Result<(), StepError> {
+    let mut waiting: Vec<(Member, Expectation)> = members
+        .into_iter()
+        .map(|m| {
+            let expected = expectation(app, &m.planned, m.request.serial_after);
+            (m, expected)
+        })
+        .collect();
+    let hold_until = app.now() + app.timing.lease / 2;
+    let mut pause = std::time::Duration::from_millis(5);
+    while !waiting.is_empty() {
+        let expectations: Vec<Expectation> = waiting.iter().map(|(_, e)| e.clone()).collect();
+        let reports = check_many(
+            &app.target.authoritative,
+            &app.target.zone,
+            &expectations,
+            app.timing.dns_timeout,
+        )
+        .await;
+        nudge_laggards(app, &laggards(&reports)).await;
+        let now = app.now();
+        let checks: Vec<_> = waiting
+            .iter()
+            .zip(&reports)
+            .map(|((m, _), r)| (m.request.id, to_checks(now, r)))
+            .collect();
+        app.store.record_checks_many(&checks).await?;
+
+        let (served, still): (Vec<_>, Vec<_>) = waiting
+            .into_iter()
+            .zip(&reports)
+            .partition(|(_, r)| r.iter().all(ServerReport::matches));
+        waiting = still.into_iter().map(|(w, _)| w).collect();
+        if !served.is_empty() {
+            let ids: Vec<_> = served
+                .iter()
+                .map(|((m, _), _)| (m.request.id, m.fence()))
+                .collect();
+            let activated = app.store.activate_many(&ids).await?;
+            tracing::info!(requests = activated.len(), "active");
+            for (((member, _), _), request) in served.into_iter().zip(activated) {
+                // The receiver lives as long as the worker loop.
+                let _ = confirmations.send((member.job, request));
+            }
+        }
+        let now = app.now();
+        let past_deadline = waiting
+            .iter()
+            .any(|(m, _)| m.request.verify_deadline.is_some_and(|d| now >= d));
+        if waiting.is_empty() {
+            break;
+        }
+        if past_deadline || now + pause >= hold_until {
+            // The one-request path fails those past their deadline with
+            // each server's answer, and waits for the others.
+            for (member, _) in &waiting {
+                app.store
+                    .reschedule_job(member.fence(), now + pause)
+                    .await?;
+            }
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+    }
+    Ok(())
+}
+
+/// One report per lagging server, so each is NOTIFYed once per round
+/// however many requests wait for it.
+fn laggards(reports: &[Vec<ServerReport>]) -> Vec<ServerReport> {
+    let mut seen = BTreeSet::new();
+    reports
+        .iter()
+        .flatten()
+        .filter(|r| matches!(r.verdict, Verdict::Lagging { .. }) && seen.insert(r.server))
+        .cloned()
+        .collect()
+}
