@@ -33,7 +33,7 @@ use provisioner::plan::UpdatePlan;
 use provisioner::verify::{Expectation, ServerReport, Verdict, check_many};
 
 use super::{
-    Confirmations, StepError, answered, backoff, expectation, maybe_applied, notify_secondaries,
+    Letters, StepError, answered, backoff, expectation, maybe_applied, notify_secondaries,
     nudge_laggards, plan_lines, to_checks, verifying_note,
 };
 use crate::app::App;
@@ -97,14 +97,10 @@ pub(super) async fn member(app: &App, job: &Job) -> Result<Option<Member>, StepE
 
 /// Provisions `members` in as few messages as they fit, verifies them
 /// together and activates each as soon as every server serves it; their
-/// confirmation letters follow through `confirmations`. Returns the jobs
+/// confirmation letters wait in `letters`. Returns the jobs
 /// left for the one-request path: those whose names another member
 /// touches.
-pub(super) async fn provision(
-    app: &App,
-    members: Vec<Member>,
-    confirmations: &Confirmations,
-) -> Vec<Job> {
+pub(super) async fn provision(app: &App, members: Vec<Member>, letters: &mut Letters) -> Vec<Job> {
     let (messages, apart) = messages(members, app.timing.batch_size);
     let mut queue: VecDeque<Vec<Member>> = messages.into();
     let mut verifying = Vec::new();
@@ -124,7 +120,7 @@ pub(super) async fn provision(
             }
         }
     }
-    if let Err(e) = verify(app, verifying, confirmations).await {
+    if let Err(e) = verify(app, verifying, letters).await {
         tracing::error!(error = %e, "batch verification stopped; its jobs are retried after their lease");
     }
     apart
@@ -319,11 +315,7 @@ async fn finish_all(
 /// for about half a lease; members still waiting then go back to the
 /// queue, where the one-request path takes them (and fails them at their
 /// deadline).
-async fn verify(
-    app: &App,
-    members: Vec<Member>,
-    confirmations: &Confirmations,
-) -> Result<(), StepError> {
+async fn verify(app: &App, members: Vec<Member>, letters: &mut Letters) -> Result<(), StepError> {
     let mut waiting: Vec<(Member, Expectation)> = members
         .into_iter()
         .map(|m| {
@@ -344,19 +336,19 @@ async fn verify(
         .await;
         nudge_laggards(app, &laggards(&reports)).await;
         let now = app.now();
-        let checks: Vec<_> = waiting
-            .iter()
-            .zip(&reports)
-            .map(|((m, _), r)| (m.request.id, to_checks(now, r)))
-            .collect();
-        app.store.record_checks_many(&checks).await?;
-
         let (served, still): (Vec<_>, Vec<_>) = waiting
             .into_iter()
-            .zip(&reports)
+            .zip(reports)
             .partition(|(_, r)| r.iter().all(ServerReport::matches));
-        waiting = still.into_iter().map(|(w, _)| w).collect();
         if !served.is_empty() {
+            // Each server's answer is recorded with the activation it
+            // allowed; rounds that found a secondary still transferring
+            // are not (the one-request path records every round).
+            let checks: Vec<_> = served
+                .iter()
+                .map(|((m, _), r)| (m.request.id, to_checks(now, r)))
+                .collect();
+            app.store.record_checks_many(&checks).await?;
             let ids: Vec<_> = served
                 .iter()
                 .map(|((m, _), _)| (m.request.id, m.fence()))
@@ -364,27 +356,33 @@ async fn verify(
             let activated = app.store.activate_many(&ids).await?;
             tracing::info!(requests = activated.len(), "active");
             for (((member, _), _), request) in served.into_iter().zip(activated) {
-                // The receiver lives as long as the worker loop.
-                let _ = confirmations.send((member.job, request));
+                letters.push_back((member.job, request));
             }
         }
-        let now = app.now();
-        let past_deadline = waiting
-            .iter()
-            .any(|(m, _)| m.request.verify_deadline.is_some_and(|d| now >= d));
-        if waiting.is_empty() {
+        if still.is_empty() {
             break;
         }
+        let now = app.now();
+        let past_deadline = still
+            .iter()
+            .any(|((m, _), _)| m.request.verify_deadline.is_some_and(|d| now >= d));
         if past_deadline || now + pause >= hold_until {
-            // The one-request path fails those past their deadline with
-            // each server's answer, and waits for the others.
-            for (member, _) in &waiting {
+            // What each server answered last, then the one-request path:
+            // it fails those past their deadline with each server's
+            // answer, and waits for the others.
+            let checks: Vec<_> = still
+                .iter()
+                .map(|((m, _), r)| (m.request.id, to_checks(now, r)))
+                .collect();
+            app.store.record_checks_many(&checks).await?;
+            for ((member, _), _) in &still {
                 app.store
                     .reschedule_job(member.fence(), now + pause)
                     .await?;
             }
             break;
         }
+        waiting = still.into_iter().map(|(w, _)| w).collect();
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_secs(2));
     }

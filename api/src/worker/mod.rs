@@ -8,6 +8,7 @@
 //! is sent again. So a request reaches `active` exactly once whatever
 //! happens between approval and activation.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +23,7 @@ use provisioner::verify::{
     check_delegations, holds_exactly, observe, questions_for,
 };
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::app::App;
 use crate::calendar::format_wib;
@@ -49,8 +50,7 @@ enum StepError {
 /// Runs jobs until `shutdown` turns true.
 pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     tracing::info!("provisioning worker started");
-    let (confirmations, queued) = mpsc::unbounded_channel();
-    let confirmer = tokio::spawn(confirm_queued(app.clone(), queued, shutdown.clone()));
+    let mut letters = Letters::new();
     loop {
         if *shutdown.borrow() {
             break;
@@ -61,11 +61,19 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             .await
         {
             Ok(jobs) if !jobs.is_empty() => {
-                work(&app, jobs, &confirmations).await;
+                work(&app, jobs, &mut letters).await;
                 continue;
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cannot claim a job"),
+        }
+        // Nothing to provision: the letters of batches activated earlier.
+        // One at a time, so new approvals come first.
+        if let Some((job, request)) = letters.pop_front() {
+            if let Err(e) = confirm(&app, JobFence::from(&job), &request).await {
+                step_failed(&app, &job, &e).await;
+            }
+            continue;
         }
         let wait = match app.store.next_job_due().await {
             Ok(Some(due)) => {
@@ -82,17 +90,20 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => {}
         }
     }
-    drop(confirmations);
-    if let Err(e) = confirmer.await {
-        tracing::error!(error = %e, "confirmation task failed");
-    }
     tracing::info!("provisioning worker stopped");
 }
+
+/// Requests a batch activated, waiting for their confirmation letters.
+/// Letters wait while there is provisioning to do: rendering thousands of
+/// them must not hold back the rest of a backlog. Their jobs stay held;
+/// if this process stops first, or a lease ends, whoever claims the job
+/// issues the letter ([`process`]).
+type Letters = VecDeque<(Job, SubdomainRequest)>;
 
 /// Takes claimed jobs as far as they can go now: fresh approvals together
 /// in batches ([`batch`]), every other job (a retry, a job taken over
 /// after a crash, a verification that was waiting) on its own.
-async fn work(app: &App, jobs: Vec<Job>, confirmations: &Confirmations) {
+async fn work(app: &App, jobs: Vec<Job>, letters: &mut Letters) {
     let mut members = Vec::new();
     let mut apart = Vec::new();
     for job in jobs {
@@ -103,7 +114,7 @@ async fn work(app: &App, jobs: Vec<Job>, confirmations: &Confirmations) {
         }
     }
     if !members.is_empty() {
-        apart.extend(batch::provision(app, members, confirmations).await);
+        apart.extend(batch::provision(app, members, letters).await);
     }
     for job in apart {
         if let Err(e) = process(app, &job).await {
@@ -130,29 +141,6 @@ async fn step_failed(app: &App, job: &Job, error: &StepError) {
             {
                 tracing::error!(error = %e, "cannot reschedule job");
             }
-        }
-    }
-}
-
-/// Requests a batch activated, waiting for their confirmation letters.
-type Confirmations = mpsc::UnboundedSender<(Job, SubdomainRequest)>;
-
-/// Issues the confirmation letters of batches' activated requests, one
-/// after another, beside the worker: rendering thousands of letters must
-/// not hold back the next batch's activation. The jobs stay held until
-/// their letter is issued; if this process stops first, whoever claims
-/// them after their lease ends issues it ([`process`]).
-async fn confirm_queued(
-    app: Arc<App>,
-    mut queued: mpsc::UnboundedReceiver<(Job, SubdomainRequest)>,
-    shutdown: watch::Receiver<bool>,
-) {
-    while let Some((job, request)) = queued.recv().await {
-        if *shutdown.borrow() {
-            break;
-        }
-        if let Err(e) = confirm(&app, JobFence::from(&job), &request).await {
-            step_failed(&app, &job, &e).await;
         }
     }
 }
