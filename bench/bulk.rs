@@ -32,6 +32,8 @@
 mod common;
 #[path = "peer_tools.rs"]
 mod peers;
+#[path = "report.rs"]
+mod report;
 #[path = "../tests/servers/mod.rs"]
 mod servers;
 
@@ -550,20 +552,6 @@ fn verdict(figure: &str, value: &str, target: &str, holds: bool) -> String {
     )
 }
 
-/// Replaces the text between `<!-- bulk:begin -->` and `<!-- bulk:end -->`
-/// in `path` (appending the markers if absent).
-fn write_section(path: &PathBuf, section: &str) {
-    let begin = "<!-- bulk:begin -->";
-    let end = "<!-- bulk:end -->";
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let block = format!("{begin}\n{section}{end}");
-    let updated = match (text.find(begin), text.find(end)) {
-        (Some(b), Some(e)) if b < e => format!("{}{block}{}", &text[..b], &text[e + end.len()..]),
-        _ => format!("{}\n{block}\n", text.trim_end()),
-    };
-    std::fs::write(path, updated).unwrap();
-}
-
 #[tokio::main]
 async fn main() {
     let o = options();
@@ -602,9 +590,9 @@ async fn main() {
         );
         let versions = format!(
             "Machine: {}; {}; {}; {}.\n\n",
-            common_machine(),
-            first_line("named", &["-v"]),
-            first_line("knotd", &["--version"]),
+            report::machine(),
+            report::first_line("named", &["-v"]),
+            report::first_line("knotd", &["--version"]),
             octodns
                 .as_ref()
                 .map_or("octoDNS not installed".to_owned(), |p| {
@@ -612,37 +600,11 @@ async fn main() {
                 }),
         );
         let summary: String = lines.iter().map(|l| format!("- {l}\n")).collect();
-        write_section(
+        report::write_section(
             path,
+            "bulk",
             &format!("{section}\nCommand: {command}\n\n{versions}{summary}\n"),
         );
         println!("written to {}", path.display());
     }
-}
-
-fn first_line(program: &str, args: &[&str]) -> String {
-    std::process::Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| {
-            let text = String::from_utf8_lossy(&o.stdout).to_string()
-                + &String::from_utf8_lossy(&o.stderr);
-            text.lines().next().unwrap_or_default().trim().to_owned()
-        })
-        .unwrap_or_else(|| format!("{program} not found"))
-}
-
-fn common_machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores, {cpu}")
 }

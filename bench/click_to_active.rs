@@ -23,6 +23,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "report.rs"]
+mod report;
 #[path = "../tests/servers/mod.rs"]
 mod servers;
 
@@ -199,33 +201,6 @@ async fn bind(n: usize) -> Option<Row> {
     })
 }
 
-fn command_output(program: &str, args: &[&str]) -> String {
-    std::process::Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| {
-            let text = String::from_utf8_lossy(&o.stdout).to_string()
-                + &String::from_utf8_lossy(&o.stderr);
-            text.lines().next().unwrap_or_default().trim().to_owned()
-        })
-        .unwrap_or_else(|| "not found".to_owned())
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores, {cpu}")
-}
-
 /// The median of `values`, and their smallest and largest.
 fn spread(values: &[f64]) -> (f64, f64, f64) {
     let s = summarise(values);
@@ -311,10 +286,7 @@ async fn main() {
     println!("{table}");
     if let Some(path) = write {
         let text = format!(
-            "# Benchmarks\n\n\
-             Figures measured on a development machine, on loopback, TSIG hmac-sha256.\n\
-             Ratios compare medians measured in the same run.\n\n\
-             - Machine: {machine}\n\
+            "- Machine: {machine}\n\
              - BIND: {bind}\n\
              - dnsdesk: {version} (release build), SQLite (WAL, synchronous=FULL)\n\
              - Command: `cargo bench --bench click_to_active -- --requests {n} --runs {runs} --write docs/benchmarks.md`\n\n\
@@ -325,11 +297,11 @@ async fn main() {
              the records, polled with a growing pause) and the commit of `active` with the\n\
              catalogue entry, the history version and the audit entries. The confirmation\n\
              letter and its e-mail follow as the job's last step, after `active`.\n",
-            machine = machine(),
-            bind = command_output("named", &["-v"]),
+            machine = report::machine(),
+            bind = report::first_line("named", &["-v"]),
             version = env!("CARGO_PKG_VERSION"),
         );
-        std::fs::write(&path, text).unwrap();
+        report::write_section(&path, "click_to_active", &text);
         println!("written to {}", path.display());
     }
 }
