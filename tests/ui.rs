@@ -62,7 +62,7 @@ async fn sign_in(browser: &Browser, username: &str) {
     browser.goto("/login").await;
     browser.fill("#username", username).await;
     browser.fill("#password", PW).await;
-    browser.click("#login-submit").await;
+    browser.submit("#login-submit").await;
     browser.wait_for("form.logout").await;
 }
 
@@ -119,7 +119,7 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
     sign_in(&pd, "budi").await;
     file_request(&pd, "ppid.disdik.kalbarprov.go.id", "203.0.113.10", &letter).await;
     shot(&pd, "new-request-phone").await;
-    pd.click("#submit-request").await;
+    pd.submit("#submit-request").await;
     pd.wait_for_text("p.notice", "Permohonan telah diajukan")
         .await;
     shot(&pd, "request-submitted-phone").await;
@@ -148,7 +148,7 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
         .await;
     shot(&reviewer, "review-desktop").await;
     reviewer.fill("#note", "Surat lengkap dan sah.").await;
-    reviewer.click("#approve").await;
+    reviewer.submit("#approve").await;
     // The page follows provisioning live until every server agrees.
     reviewer
         .wait_for_text(
@@ -201,7 +201,7 @@ async fn a_pd_files_a_reviewer_approves_and_the_pd_downloads_the_letter() {
         )
         .await;
     shot(&citizen, "complaint-phone").await;
-    citizen.click("#submit-complaint").await;
+    citizen.submit("#submit-complaint").await;
     let code = citizen.text("#tracking-code").await;
     assert!(code.starts_with("ADU-"), "{code}");
     citizen
@@ -258,7 +258,7 @@ async fn a_reviewers_form_without_its_csrf_token_is_refused() {
     let pd = chromium.open(&dnsdesk.url("")).await;
     sign_in(&pd, "budi").await;
     file_request(&pd, "web.disdik.kalbarprov.go.id", "203.0.113.11", &letter).await;
-    pd.click("#submit-request").await;
+    pd.submit("#submit-request").await;
     pd.wait_for("p.notice").await;
     let page = request_path(&pd).await;
     pd.quit().await;
@@ -275,7 +275,7 @@ async fn a_reviewers_form_without_its_csrf_token_is_refused() {
         )
         .await;
     reviewer.fill("#note", "Surat tidak distempel.").await;
-    reviewer.click("#reject").await;
+    reviewer.submit("#reject").await;
     reviewer.wait_for_text("main", "Formulir kedaluwarsa").await;
     // Nothing happened to the request.
     reviewer.goto(&page).await;

@@ -32,6 +32,10 @@ use serde_json::{Value, json};
 /// machines; only a failing test waits this long.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
+/// How long a submit button's click may leave the page as it was before
+/// [`Browser::submit`] takes it as lost and clicks once more.
+pub const CLICK_LOST_AFTER: Duration = Duration::from_secs(10);
+
 /// Pause between two checks while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
@@ -349,6 +353,57 @@ impl Browser {
     pub async fn click(&self, css: &str) {
         if let Err(e) = self.wait_for(css).await.click().await {
             panic!("cannot click `{css}` on {}: {e}", self.current_url().await);
+        }
+    }
+
+    /// Clicks the submit button matching `css` and waits until the browser
+    /// has left the page (the form's answer is loaded).
+    ///
+    /// Chromium can lose a click: WebDriver checks the button is on top
+    /// at its centre, then sends the mouse events by coordinates, and a
+    /// page still settling (the letter's PDF viewer loads in an iframe
+    /// beside the decision form) can take them elsewhere. CI saw it once:
+    /// the reviewer's page unchanged 30 s after the click on Approve, the
+    /// request never decided. So a click that leaves the page where it was
+    /// for [`CLICK_LOST_AFTER`] is made once more, and said so on stderr;
+    /// a form that does not submit still fails the test, and a second
+    /// submission of one that did is the double click the service refuses
+    /// (the tests of concurrent decisions cover that).
+    pub async fn submit(&self, css: &str) {
+        const MARK: &str = "window.__dnsdeskBeforeSubmit = true; return true;";
+        self.execute(MARK, vec![]).await;
+        self.click(css).await;
+        if self.left_page(CLICK_LOST_AFTER).await {
+            return;
+        }
+        eprintln!(
+            "the click on `{css}` left {} as it was for {CLICK_LOST_AFTER:?}; clicking once more",
+            self.current_url().await
+        );
+        self.click(css).await;
+        if !self.left_page(DEADLINE).await {
+            self.fail(&format!("clicking `{css}` twice did not leave the page"))
+                .await;
+        }
+    }
+
+    /// Whether, within `within`, the document marked by [`Self::submit`]
+    /// was replaced by another.
+    async fn left_page(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            // A script may fail while the next document loads: not yet.
+            let marked = self
+                .client
+                .execute("return window.__dnsdeskBeforeSubmit === true;", vec![])
+                .await;
+            if let Ok(Value::Bool(false)) = marked {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 
