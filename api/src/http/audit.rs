@@ -31,7 +31,10 @@ pub struct EntryView {
 pub struct AuditPage {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<EntryView>,
+    /// How many entries match, counted up to 1,000.
     pub total: i64,
+    /// False when more than `total` entries match: narrow the filter.
+    pub total_exact: bool,
 }
 
 /// How to answer.
@@ -69,7 +72,8 @@ pub async fn list(
                         entry,
                     })
                     .collect(),
-                total: page.total,
+                total: page.total.value(),
+                total_exact: page.total.is_exact(),
             })
             .into_response())
         }

@@ -362,7 +362,7 @@ pub async fn list(
             .iter()
             .map(|c| ComplaintView::new(c, now))
             .collect(),
-        total: list.page.total,
+        total: list.page.total.value(),
         page: list.page_number,
         per_page: list.per_page,
     }))

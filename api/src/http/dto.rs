@@ -263,7 +263,10 @@ impl RequestView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestPage {
     pub items: Vec<RequestView>,
+    /// How many requests match, counted up to 1,000.
     pub total: i64,
+    /// False when more than `total` requests match: narrow the filter.
+    pub total_exact: bool,
     pub page: i64,
     pub per_page: i64,
 }

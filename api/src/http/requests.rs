@@ -20,6 +20,7 @@ use crate::letters::MAX_LETTER_BYTES;
 use crate::service::submit::RequestInput;
 use crate::service::views::{self, ListQuery};
 use crate::service::{review, submit};
+use crate::store::RequestOrder;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -73,6 +74,7 @@ pub async fn list(
         &app,
         &user,
         ListQuery {
+            order: RequestOrder::Newest,
             state: p.state,
             agency: p.agency,
             name: p.name,
@@ -89,7 +91,8 @@ pub async fn list(
         .collect();
     Ok(Json(RequestPage {
         items,
-        total: list.page.total,
+        total: list.page.total.value(),
+        total_exact: list.page.total.is_exact(),
         page: list.page_number,
         per_page: list.per_page,
     }))

@@ -36,7 +36,7 @@ pub async fn list(
             .iter()
             .map(|s| SubdomainView::summary(s, s.agency_id.and_then(|a| agencies.get(&a))))
             .collect(),
-        total: page.total,
+        total: page.total.value(),
     }))
 }
 

@@ -14,7 +14,7 @@ use crate::model::{
     Agency, AgencyId, DnsAttempt, RequestId, RequestState, ServerCheck, Subdomain,
     SubdomainRequest, Transition, User,
 };
-use crate::store::{Page, RequestFilter, StoreError};
+use crate::store::{Page, RequestFilter, RequestOrder, StoreError};
 
 /// Largest page size.
 pub const MAX_PER_PAGE: i64 = 200;
@@ -63,6 +63,7 @@ pub struct ListQuery {
     pub name: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
+    pub order: RequestOrder,
 }
 
 /// A page of requests with the agencies they belong to.
@@ -124,6 +125,7 @@ pub async fn list_requests(
         agency_id,
         state,
         name: query.name.filter(|n| !n.trim().is_empty()),
+        order: query.order,
         limit: per_page,
         offset: (page_number - 1) * per_page,
     };

@@ -374,15 +374,50 @@ pub struct RequestFilter {
     pub state: Option<RequestState>,
     /// Substring of the name.
     pub name: Option<String>,
+    pub order: RequestOrder,
     pub limit: i64,
     pub offset: i64,
 }
+
+/// The order of a list of requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RequestOrder {
+    /// The newest first (the requests list).
+    #[default]
+    Newest,
+    /// The one due first, then the first filed (the review queue).
+    DueFirst,
+}
+
+/// How many results a filter matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    /// At least this many: the lists people page through count up to
+    /// [`COUNT_CAP`] rows (see `rows/listing.rs`).
+    AtLeast(i64),
+}
+
+impl Total {
+    /// The count, exact or not.
+    pub fn value(self) -> i64 {
+        match self {
+            Self::Exact(n) | Self::AtLeast(n) => n,
+        }
+    }
+
+    pub fn is_exact(self) -> bool {
+        matches!(self, Self::Exact(_))
+    }
+}
+
+pub use rows::listing::COUNT_CAP;
 
 /// A page of results with the total count.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    pub total: i64,
+    pub total: Total,
 }
 
 /// Proof that a worker holds a job: its id and the fencing token of its

@@ -8,7 +8,7 @@
 //! serves `store/sqlite/` and `store/postgres/`; the SQL and its binding
 //! stay there, one module per database.
 
-use crate::store::{Page, StoreError, StoreResult};
+use crate::store::{Page, StoreError, StoreResult, Total};
 
 pub(super) mod accounts;
 pub(super) mod audit;
@@ -16,6 +16,7 @@ pub(super) mod calendar;
 pub(super) mod catalogue;
 pub(super) mod complaints;
 pub(super) mod jobs;
+pub(super) mod listing;
 pub(super) mod outbox;
 pub(super) mod reports;
 pub(super) mod requests;
@@ -23,7 +24,7 @@ pub(super) mod sessions;
 pub(super) mod zone;
 
 /// A page of `rows` read as model values, with the total.
-pub(super) fn page<R, T>(rows: Vec<R>, total: i64) -> StoreResult<Page<T>>
+pub(super) fn page<R, T>(rows: Vec<R>, total: Total) -> StoreResult<Page<T>>
 where
     T: TryFrom<R, Error = StoreError>,
 {

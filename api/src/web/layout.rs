@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::i18n::{Lang, Text};
 use super::session::{CSRF_FIELD, Ctx};
 use crate::model::Role;
+use crate::store::Total;
 
 /// The notice shown after an action redirected back (`?msg=…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,20 +251,24 @@ pub fn lines(lines: &[String]) -> Markup {
     html! { pre { @for l in lines { (l) "\n" } } }
 }
 
-/// Previous / "page n of m" / next links; `link(n)` is page n's URL.
+/// Previous / "page n of m" / next links; `link(n)` is page n's URL. A
+/// total that is a lower bound shows as "m+" and always offers the next
+/// page.
 pub fn pager(
     t: &Text,
     page: i64,
     per_page: i64,
-    total: i64,
+    total: Total,
     link: impl Fn(i64) -> String,
 ) -> Markup {
-    let last = ((total + per_page - 1) / per_page.max(1)).max(1);
+    let more = !total.is_exact();
+    let counted = ((total.value() + per_page - 1) / per_page.max(1)).max(1);
+    let last = if more { counted.max(page) } else { counted };
     html! {
         nav.pager aria-label=(t.page_of) {
             @if page > 1 { a href=(link(page - 1)) rel="prev" { (t.previous_page) } }
-            span { (t.page_of) " " (page) " / " (last) }
-            @if page < last { a href=(link(page + 1)) rel="next" { (t.next_page) } }
+            span { (t.page_of) " " (page) " / " (last) @if more { "+" } }
+            @if page < last || more { a href=(link(page + 1)) rel="next" { (t.next_page) } }
         }
     }
 }

@@ -5,8 +5,9 @@ use sqlx::{PgConnection, PgExecutor};
 
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::store::rows::audit::{
-    AuditRow, actor_text, actor_user, audit_columns, head_or_genesis, like_patterns, next_entry,
+    AuditRow, actor_text, actor_user, audit_columns, head_or_genesis, next_entry,
 };
+use crate::store::rows::listing::{self, Dialect, reverse_name};
 use crate::store::rows::page;
 use crate::store::{AuditFilter, Page, StoreResult};
 
@@ -35,8 +36,8 @@ pub(super) async fn append(
     let entry = next_entry(head, event, actor, now_ms)?;
     sqlx::query(
         "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name,
-             request_id, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             name_rev, request_id, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(entry.seq)
     .bind(now_ms)
@@ -45,6 +46,7 @@ pub(super) async fn append(
     .bind(actor_user_id)
     .bind(entry.agency_id)
     .bind(&entry.name)
+    .bind(entry.name.as_deref().map(reverse_name))
     .bind(entry.request_id)
     .bind(crate::audit::canonical_json(&entry.detail))
     .bind(&entry.prev_hash)
@@ -54,56 +56,15 @@ pub(super) async fn append(
     Ok(entry)
 }
 
-/// The filter of [`list`]; a NULL parameter leaves its condition out.
-/// `ILIKE`, because SQLite's `LIKE` ignores ASCII case and the two stores
-/// must select the same entries.
-macro_rules! audit_filter {
-    () => {
-        "WHERE ($1::BIGINT IS NULL OR at >= $1) AND ($2::BIGINT IS NULL OR at < $2) \
-         AND ($3::BIGINT IS NULL OR agency_id = $3) \
-         AND ($4::TEXT IS NULL OR name = $4 OR name ILIKE $5 ESCAPE '\\') \
-         AND ($6::TEXT IS NULL OR actor = $6) \
-         AND ($7::TEXT IS NULL OR action = $7 OR action ILIKE $8 ESCAPE '\\')"
-    };
-}
-
 /// A page of entries matching `filter`, newest first, with the total.
 pub(super) async fn list(
     conn: &mut PgConnection,
     filter: &AuditFilter,
 ) -> StoreResult<Page<AuditEntry>> {
-    let (below, family) = like_patterns(filter);
-    let total: i64 =
-        sqlx::query_scalar(concat!("SELECT COUNT(*) FROM audit_log ", audit_filter!()))
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(filter.agency_id)
-            .bind(&filter.name)
-            .bind(&below)
-            .bind(&filter.actor)
-            .bind(&filter.action)
-            .bind(&family)
-            .fetch_one(&mut *conn)
+    let statements = listing::audit(Dialect::Postgres, audit_columns!(), filter);
+    let (rows, total) =
+        listing::fetch::<sqlx::Postgres, AuditRow>(conn, statements, filter.limit, filter.offset)
             .await?;
-    let rows: Vec<AuditRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        audit_columns!(),
-        " FROM audit_log ",
-        audit_filter!(),
-        " ORDER BY seq DESC LIMIT $9 OFFSET $10"
-    ))
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(filter.agency_id)
-    .bind(&filter.name)
-    .bind(&below)
-    .bind(&filter.actor)
-    .bind(&filter.action)
-    .bind(&family)
-    .bind(filter.limit)
-    .bind(filter.offset)
-    .fetch_all(&mut *conn)
-    .await?;
     page(rows, total)
 }
 

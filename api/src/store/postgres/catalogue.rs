@@ -7,7 +7,7 @@ use super::requests::{json_text, open_states};
 use crate::model::{AgencyId, RequestKind, Subdomain, SubdomainRequest};
 use crate::store::rows::catalogue::{SubdomainRow, name_claims, subdomain_columns};
 use crate::store::rows::page;
-use crate::store::{ImportedName, NameClaim, Page, StoreResult};
+use crate::store::{ImportedName, NameClaim, Page, StoreResult, Total};
 
 pub(super) async fn subdomain(
     ex: impl PgExecutor<'_>,
@@ -52,7 +52,7 @@ pub(super) async fn list(
     .bind(agency)
     .fetch_one(&mut *conn)
     .await?;
-    page(rows, total)
+    page(rows, Total::Exact(total))
 }
 
 /// Names granted or held by open requests that are one of `ancestors`

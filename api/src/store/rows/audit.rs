@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::audit::{AuditActor, AuditEntry, AuditEvent, GENESIS, chain_hash};
-use crate::store::codec::{from_ms, like_escape, parse_json};
-use crate::store::{AuditFilter, StoreError, StoreResult};
+use crate::store::codec::{from_ms, parse_json};
+use crate::store::{StoreError, StoreResult};
 
 /// A row of `audit_log`.
 #[derive(sqlx::FromRow)]
@@ -102,18 +102,4 @@ pub(in crate::store) fn next_entry(
     };
     entry.hash = chain_hash(&entry.prev_hash, &entry.canonical());
     Ok(entry)
-}
-
-/// The `LIKE` patterns of `filter`: names below its name, and actions of
-/// its action's family (`dns.` matches every action of that family).
-pub(in crate::store) fn like_patterns(filter: &AuditFilter) -> (Option<String>, Option<String>) {
-    let below = filter
-        .name
-        .as_ref()
-        .map(|n| format!("%.{}", like_escape(n)));
-    let family = filter
-        .action
-        .as_ref()
-        .map(|a| format!("{}.%", like_escape(a)));
-    (below, family)
 }

@@ -5,9 +5,9 @@ use crate::model::{
     Actor, AgencyId, Letter, RequestId, RequestState, SubdomainRequest, Transition, UserId,
 };
 use crate::store::codec::{
-    corrupt, from_ms, from_ms_opt, like_escape, parse_date, parse_json, parse_serial, parse_text,
+    corrupt, from_ms, from_ms_opt, parse_date, parse_json, parse_serial, parse_text,
 };
-use crate::store::{RequestFilter, RequestRevision, StateChange, StoreError, StoreResult};
+use crate::store::{RequestRevision, StateChange, StoreError, StoreResult};
 
 /// The columns of `requests` that [`RequestRow`] reads, in a macro so
 /// that queries stay `&'static str` literals built with `concat!`.
@@ -184,12 +184,4 @@ pub(in crate::store) fn miss(
 pub(in crate::store) fn paused_ms(revision: &RequestRevision) -> i64 {
     // 2^63 ms is 292 million years: saturating never changes a real pause.
     i64::try_from(revision.paused.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// The `LIKE` pattern of the filter's name (a substring), if any.
-pub(in crate::store) fn name_pattern(filter: &RequestFilter) -> Option<String> {
-    filter
-        .name
-        .as_deref()
-        .map(|n| format!("%{}%", like_escape(n)))
 }

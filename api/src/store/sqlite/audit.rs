@@ -5,8 +5,9 @@ use sqlx::{SqliteConnection, SqliteExecutor};
 
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::store::rows::audit::{
-    AuditRow, actor_text, actor_user, audit_columns, head_or_genesis, like_patterns, next_entry,
+    AuditRow, actor_text, actor_user, audit_columns, head_or_genesis, next_entry,
 };
+use crate::store::rows::listing::{self, Dialect, reverse_name};
 use crate::store::rows::page;
 use crate::store::{AuditFilter, Page, StoreResult};
 
@@ -32,8 +33,8 @@ pub(super) async fn append(
     let entry = next_entry(head, event, actor, now_ms)?;
     sqlx::query(
         "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name,
-             request_id, detail, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             name_rev, request_id, detail, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(entry.seq)
     .bind(now_ms)
@@ -42,6 +43,7 @@ pub(super) async fn append(
     .bind(actor_user_id)
     .bind(entry.agency_id)
     .bind(&entry.name)
+    .bind(entry.name.as_deref().map(reverse_name))
     .bind(entry.request_id)
     .bind(crate::audit::canonical_json(&entry.detail))
     .bind(&entry.prev_hash)
@@ -51,53 +53,15 @@ pub(super) async fn append(
     Ok(entry)
 }
 
-/// The filter of [`list`]; a NULL parameter leaves its condition out.
-macro_rules! audit_filter {
-    () => {
-        "WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2) \
-         AND (?3 IS NULL OR agency_id = ?3) \
-         AND (?4 IS NULL OR name = ?4 OR name LIKE ?5 ESCAPE '\\') \
-         AND (?6 IS NULL OR actor = ?6) AND (?7 IS NULL OR action = ?7 OR action LIKE ?8 ESCAPE '\\')"
-    };
-}
-
 /// A page of entries matching `filter`, newest first, with the total.
 pub(super) async fn list(
     conn: &mut SqliteConnection,
     filter: &AuditFilter,
 ) -> StoreResult<Page<AuditEntry>> {
-    let (below, family) = like_patterns(filter);
-    let total: i64 =
-        sqlx::query_scalar(concat!("SELECT COUNT(*) FROM audit_log ", audit_filter!()))
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(filter.agency_id)
-            .bind(&filter.name)
-            .bind(&below)
-            .bind(&filter.actor)
-            .bind(&filter.action)
-            .bind(&family)
-            .fetch_one(&mut *conn)
+    let statements = listing::audit(Dialect::Sqlite, audit_columns!(), filter);
+    let (rows, total) =
+        listing::fetch::<sqlx::Sqlite, AuditRow>(conn, statements, filter.limit, filter.offset)
             .await?;
-    let rows: Vec<AuditRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        audit_columns!(),
-        " FROM audit_log ",
-        audit_filter!(),
-        " ORDER BY seq DESC LIMIT ?9 OFFSET ?10"
-    ))
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(filter.agency_id)
-    .bind(&filter.name)
-    .bind(&below)
-    .bind(&filter.actor)
-    .bind(&filter.action)
-    .bind(&family)
-    .bind(filter.limit)
-    .bind(filter.offset)
-    .fetch_all(&mut *conn)
-    .await?;
     page(rows, total)
 }
 

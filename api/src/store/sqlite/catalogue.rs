@@ -8,7 +8,7 @@ use crate::model::{AgencyId, RequestKind, Subdomain, SubdomainRequest};
 use crate::store::codec::open_states;
 use crate::store::rows::catalogue::{SubdomainRow, name_claims, subdomain_columns};
 use crate::store::rows::page;
-use crate::store::{ImportedName, NameClaim, Page, StoreResult};
+use crate::store::{ImportedName, NameClaim, Page, StoreResult, Total};
 
 pub(super) async fn subdomain(
     ex: impl SqliteExecutor<'_>,
@@ -51,7 +51,7 @@ pub(super) async fn list(
             .bind(agency)
             .fetch_one(&mut *conn)
             .await?;
-    page(rows, total)
+    page(rows, Total::Exact(total))
 }
 
 /// Names granted or held by open requests that are one of `ancestors`

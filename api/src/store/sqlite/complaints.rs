@@ -17,7 +17,7 @@ use crate::model::{
 use crate::store::codec::to_ms;
 use crate::store::rows::complaints::{ComplaintRow, Entry, EntryRow, complaint_columns};
 use crate::store::rows::page;
-use crate::store::{ComplaintFilter, NewComplaint, Page, StoreResult};
+use crate::store::{ComplaintFilter, NewComplaint, Page, StoreResult, Total};
 
 /// Inserts the complaint under `code`; the new row's id, None when `code`
 /// is taken.
@@ -128,7 +128,7 @@ pub(super) async fn list(
     .bind(filter.offset)
     .fetch_all(&mut *conn)
     .await?;
-    page(rows, total)
+    page(rows, Total::Exact(total))
 }
 
 /// Internal notes, oldest first.

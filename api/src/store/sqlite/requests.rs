@@ -11,23 +11,14 @@ use sqlx::{SqliteConnection, SqliteExecutor};
 use super::jobs;
 use crate::model::{Actor, Letter, RequestId, RequestState, SubdomainRequest, Transition};
 use crate::store::codec::{date_text, db_error, open_states, to_ms};
+use crate::store::rows::listing::{self, Dialect};
 use crate::store::rows::page;
 use crate::store::rows::requests::{
-    RequestRow, TransitionRow, check_transition, miss, name_pattern, paused_ms, reference,
-    request_columns,
+    RequestRow, TransitionRow, check_transition, miss, paused_ms, reference, request_columns,
 };
 use crate::store::{
     NewRequest, Page, RequestFilter, RequestRevision, StateChange, StoreError, StoreResult,
 };
-
-/// The filter of [`list`]: `?1` agency, `?2` state, `?3` LIKE pattern;
-/// a NULL parameter leaves its condition out.
-macro_rules! list_filter {
-    () => {
-        "WHERE (?1 IS NULL OR agency_id = ?1) AND (?2 IS NULL OR state = ?2) \
-         AND (?3 IS NULL OR name LIKE ?3 ESCAPE '\\')"
-    };
-}
 
 pub(super) async fn fetch(
     ex: impl SqliteExecutor<'_>,
@@ -318,29 +309,10 @@ pub(super) async fn list(
     conn: &mut SqliteConnection,
     filter: &RequestFilter,
 ) -> StoreResult<Page<SubdomainRequest>> {
-    let agency = filter.agency_id.map(|a| a.0);
-    let state = filter.state.map(RequestState::as_str);
-    let pattern = name_pattern(filter);
-    let rows: Vec<RequestRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        request_columns!(),
-        " FROM requests ",
-        list_filter!(),
-        " ORDER BY id DESC LIMIT ?4 OFFSET ?5"
-    ))
-    .bind(agency)
-    .bind(state)
-    .bind(pattern.as_deref())
-    .bind(filter.limit.max(0))
-    .bind(filter.offset.max(0))
-    .fetch_all(&mut *conn)
-    .await?;
-    let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM requests ", list_filter!()))
-        .bind(agency)
-        .bind(state)
-        .bind(pattern.as_deref())
-        .fetch_one(&mut *conn)
-        .await?;
+    let statements = listing::requests(Dialect::Sqlite, request_columns!(), filter);
+    let (rows, total) =
+        listing::fetch::<sqlx::Sqlite, RequestRow>(conn, statements, filter.limit, filter.offset)
+            .await?;
     page(rows, total)
 }
 

@@ -75,15 +75,7 @@ async fn a_catalogue_from_before_import_keeps_its_rows_through_the_rebuild() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("dnsdesk.db");
     // The schema as it was before 0004, with a granted name in it.
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .foreign_keys(true);
-    let pool = sqlx::SqlitePool::connect_with(options).await.expect("pool");
-    sqlx::migrate!("../migrations/sqlite")
-        .run_to(3, &pool)
-        .await
-        .expect("migrate to 3");
+    let pool = migrated_to(&path, 3).await;
     sqlx::raw_sql(
         "INSERT INTO agencies (id, code, name, email, created_at)
              VALUES (7, 'DISDIK', 'Dinas Pendidikan', 'it@disdik.test', 0);
@@ -125,9 +117,60 @@ async fn a_catalogue_from_before_import_keeps_its_rows_through_the_rebuild() {
     .expect("unassigned");
 }
 
+/// A new database file at `path` with the migrations up to `version`,
+/// as a deployment of an older dnsdesk left it.
+async fn migrated_to(path: &std::path::Path, version: i64) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.expect("pool");
+    sqlx::migrate!("../migrations/sqlite")
+        .run_to(version, &pool)
+        .await
+        .unwrap_or_else(|e| panic!("migrate to {version}: {e}"));
+    pool
+}
+
 fn record_ttl(rtype: &str, value: &str, ttl: u32) -> RecordInput {
     RecordInput {
         ttl: Some(ttl),
         ..record(rtype, value)
     }
+}
+
+#[tokio::test]
+async fn an_audit_log_from_before_the_reversed_names_is_searched_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dnsdesk.db");
+    // The schema as it was before 0011, with entries about names.
+    let pool = migrated_to(&path, 10).await;
+    sqlx::raw_sql(
+        "INSERT INTO audit_log (seq, at, action, actor, name, detail, prev_hash, hash) VALUES
+             (1, 0, 'auth.failed', 'anonymous', 'disdik.kalbarprov.go.id', '{}', 'g', 'h1'),
+             (2, 0, 'auth.failed', 'anonymous', 'PPID.disdik.kalbarprov.go.id', '{}', 'h1', 'h2'),
+             (3, 0, 'auth.failed', 'anonymous', 'xdisdik.kalbarprov.go.id', '{}', 'h2', 'h3'),
+             (4, 0, 'auth.failed', 'anonymous', NULL, '{}', 'h3', 'h4');",
+    )
+    .execute(&pool)
+    .await
+    .expect("seed");
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.expect("open and migrate");
+    let page = store
+        .audit_page(&crate::store::AuditFilter {
+            name: Some("disdik.kalbarprov.go.id".into()),
+            limit: 50,
+            ..crate::store::AuditFilter::default()
+        })
+        .await
+        .expect("search");
+    let seqs: Vec<i64> = page.items.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [2, 1]);
+    // The log forbids changes again once the names are filled.
+    let changed = sqlx::query("UPDATE audit_log SET name_rev = NULL WHERE seq = 1")
+        .execute(&store.pool)
+        .await;
+    assert!(changed.is_err(), "{changed:?}");
 }

@@ -7,11 +7,13 @@ use super::fixture::Fixture;
 use super::{TestDb, walk_chain};
 use crate::audit::AuditActor;
 use crate::model::{Actor, RequestState};
-use crate::store::StateChange;
+use crate::store::{AuditFilter, COUNT_CAP, StateChange, Total};
 
 on_both_databases! {
     concurrent_appends_make_one_chain,
     a_refused_change_leaves_no_audit_entry_and_a_made_one_leaves_one,
+    the_search_by_name_finds_the_name_and_the_names_below_it,
+    a_total_past_a_thousand_entries_is_a_lower_bound,
 }
 
 async fn concurrent_appends_make_one_chain(db: TestDb) {
@@ -72,4 +74,99 @@ async fn a_refused_change_leaves_no_audit_entry_and_a_made_one_leaves_one(db: Te
     assert_eq!(entry.request_id, Some(request.id.0));
     assert_eq!(entry.agency_id, Some(f.agency.0));
     walk_chain(&*f.store).await;
+}
+
+/// Appends an anonymous failed sign-in about `name`.
+async fn append_about(store: &dyn crate::store::Store, name: Option<&str>) {
+    let mut event =
+        crate::audit::AuditEvent::new(crate::audit::AuditAction::AuthFailed, AuditActor::Anonymous);
+    event.name = name.map(str::to_owned);
+    store.append_audit(event).await.expect("append");
+}
+
+async fn the_search_by_name_finds_the_name_and_the_names_below_it(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let names = [
+        "disdik.kalbarprov.go.id",
+        "ppid.disdik.kalbarprov.go.id",
+        "a.b.disdik.kalbarprov.go.id",
+        "xdisdik.kalbarprov.go.id",
+        "x-disdik.kalbarprov.go.id",
+        "kalbarprov.go.id",
+    ];
+    for name in names {
+        append_about(&*f.store, Some(name)).await;
+    }
+    append_about(&*f.store, None).await;
+    let search = |name: &str| AuditFilter {
+        name: Some(name.to_owned()),
+        limit: 50,
+        ..AuditFilter::default()
+    };
+    let found = |page: crate::store::Page<crate::audit::AuditEntry>| {
+        let mut names: Vec<String> = page.items.into_iter().filter_map(|e| e.name).collect();
+        names.sort();
+        (page.total, names)
+    };
+    // Case does not matter; a name that merely ends in the same letters
+    // is not below it.
+    let page = f
+        .store
+        .audit_page(&search("Disdik.Kalbarprov.go.id"))
+        .await
+        .expect("page");
+    assert_eq!(
+        found(page),
+        (
+            Total::Exact(3),
+            vec![
+                "a.b.disdik.kalbarprov.go.id".to_owned(),
+                "disdik.kalbarprov.go.id".to_owned(),
+                "ppid.disdik.kalbarprov.go.id".to_owned(),
+            ]
+        )
+    );
+    let page = f
+        .store
+        .audit_page(&search("kalbarprov.go.id"))
+        .await
+        .expect("page");
+    assert_eq!(found(page).0, Total::Exact(6));
+    let page = f
+        .store
+        .audit_page(&search("go.id.kalbarprov"))
+        .await
+        .expect("page");
+    assert_eq!(found(page), (Total::Exact(0), vec![]));
+}
+
+async fn a_total_past_a_thousand_entries_is_a_lower_bound(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let all = AuditFilter {
+        limit: 10,
+        ..AuditFilter::default()
+    };
+    let (before, _) = f.store.audit_head().await.expect("head");
+    for _ in before..COUNT_CAP {
+        append_about(&*f.store, Some("ppdb.kalbarprov.go.id")).await;
+    }
+    let page = f.store.audit_page(&all).await.expect("page");
+    assert_eq!(
+        (page.total, page.items.len()),
+        (Total::Exact(COUNT_CAP), 10)
+    );
+    append_about(&*f.store, Some("ppdb.kalbarprov.go.id")).await;
+    let page = f.store.audit_page(&all).await.expect("page");
+    assert_eq!(
+        (page.total, page.items.len()),
+        (Total::AtLeast(COUNT_CAP), 10)
+    );
+    // The newest first, past the count as well.
+    let last = AuditFilter {
+        offset: COUNT_CAP,
+        ..all
+    };
+    let page = f.store.audit_page(&last).await.expect("page");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].seq, 1);
 }

@@ -219,7 +219,7 @@ async fn an_import_registers_names_with_their_first_version_and_audit_in_one_go(
         .expect("imported");
     assert_eq!((dinkes.agency_id, dinkes.request_id), (None, None));
     let all = f.store.list_subdomains(None, 10, 0).await.expect("list");
-    assert_eq!(all.total, 2);
+    assert_eq!(all.total.value(), 2);
     let ours = f
         .store
         .list_subdomains(Some(f.agency), 10, 0)

@@ -340,7 +340,7 @@ async fn lists_filter_by_agency_state_and_deadline_open_and_nearest_first(db: Te
                 .await
                 .expect("list");
             (
-                page.total,
+                page.total.value(),
                 page.items.into_iter().map(|c| c.id).collect::<Vec<_>>(),
             )
         }

@@ -69,6 +69,7 @@ mod accounts;
 mod audit;
 mod catalogue;
 mod complaints;
+mod explain;
 mod fixture;
 mod jobs;
 mod mail;

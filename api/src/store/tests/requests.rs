@@ -12,7 +12,8 @@ use crate::model::{
     Actor, Letter, RequestId, RequestKind, RequestState, SubdomainRequest, Transition,
 };
 use crate::store::{
-    Constraint, JobEffect, JobFence, RequestFilter, RequestRevision, StateChange, StoreError,
+    Constraint, JobEffect, JobFence, RequestFilter, RequestOrder, RequestRevision, StateChange,
+    StoreError,
 };
 
 on_both_databases! {
@@ -407,7 +408,7 @@ async fn lists_filter_and_page(db: TestDb) {
             let page = store.list_requests(&filter).await.expect("list");
             (
                 page.items.into_iter().map(|r| r.id).collect::<Vec<_>>(),
-                page.total,
+                page.total.value(),
             )
         }
     };
@@ -450,6 +451,23 @@ async fn lists_filter_and_page(db: TestDb) {
         ..mine
     };
     assert_eq!(list(none).await, (vec![], 0));
+    // The review queue: the one due first on top, then the first filed.
+    f.db.execute(&format!(
+        "UPDATE requests SET due_at = due_at - 1000 WHERE id = {}",
+        ids[3].0
+    ))
+    .await
+    .expect("due earlier");
+    let queue = RequestFilter {
+        state: Some(RequestState::Submitted),
+        order: RequestOrder::DueFirst,
+        limit: 10,
+        ..RequestFilter::default()
+    };
+    assert_eq!(
+        list(queue).await,
+        (vec![ids[3], ids[0], ids[1], theirs.id], 4)
+    );
 }
 
 async fn corrupt_values_are_reported_with_their_column(db: TestDb) {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -16,53 +16,53 @@ use crate::error::{ConflictCode, ServiceError};
 use crate::model::{RequestState, Role};
 use crate::service::review::{self, CheckOutcome, Preflight};
 use crate::service::views::{self, ListQuery, RequestDetail};
+use crate::store::RequestOrder;
 use crate::web::error::WebError;
 use crate::web::layout::{self, Notice, badge, csrf_field};
 use crate::web::session::Ctx;
 
 const REVIEWERS: &[Role] = &[Role::Reviewer, Role::Admin];
 
-/// `GET /review`: submitted requests, the one due first on top; overdue
-/// ones marked.
-pub async fn queue(State(app): State<Arc<App>>, ctx: Ctx) -> Result<Response, WebError> {
+/// The review queue's page number.
+#[derive(Debug, Deserialize)]
+pub struct QueueParams {
+    page: Option<i64>,
+}
+
+/// Requests on one page of the review queue.
+const QUEUE_PAGE: i64 = 50;
+
+/// `GET /review`: submitted requests, the one due first on top (the
+/// database orders them by `requests_state_due`), a page at a time;
+/// overdue ones marked.
+pub async fn queue(
+    State(app): State<Arc<App>>,
+    ctx: Ctx,
+    Query(p): Query<QueueParams>,
+) -> Result<Response, WebError> {
     let user = ctx.user_with(REVIEWERS)?;
     let lang = ctx.lang;
     let t = lang.t();
-    let mut items = Vec::new();
-    let mut page = 1;
-    // The queue is every submitted request; pages of 200 until the end.
-    loop {
-        let list = views::list_requests(
-            &app,
-            user,
-            ListQuery {
-                state: Some(RequestState::Submitted.as_str().to_owned()),
-                page: Some(page),
-                per_page: Some(views::MAX_PER_PAGE),
-                ..ListQuery::default()
-            },
-        )
-        .await
-        .map_err(|e| WebError::service(e, lang))?;
-        let done = list.page.items.len() < usize::try_from(views::MAX_PER_PAGE).unwrap_or(200);
-        items.extend(list.page.items);
-        if done || page >= 50 {
-            break;
-        }
-        page += 1;
-    }
-    items.sort_by_key(|r| (r.due_at, r.id));
-    let agencies = app
-        .store
-        .list_agencies()
-        .await
-        .map_err(|e| WebError::service(e.into(), lang))?;
+    let list = views::list_requests(
+        &app,
+        user,
+        ListQuery {
+            state: Some(RequestState::Submitted.as_str().to_owned()),
+            page: p.page,
+            per_page: Some(QUEUE_PAGE),
+            order: RequestOrder::DueFirst,
+            ..ListQuery::default()
+        },
+    )
+    .await
+    .map_err(|e| WebError::service(e, lang))?;
     let body = html! {
         h1 { (t.review_queue_title) }
-        @if items.is_empty() {
+        @if list.page.items.is_empty() {
             p { (t.queue_empty) }
         } @else {
-            (request_table(lang, &items, |r| agencies.iter().find(|a| a.id == r.agency_id).map(|a| a.code.clone()), true, app.now()))
+            (request_table(lang, &list.page.items, |r| list.agencies.get(&r.agency_id).map(|a| a.code.clone()), true, app.now()))
+            (layout::pager(t, list.page_number, list.per_page, list.page.total, |n| format!("/review?page={n}")))
         }
     };
     Ok(layout::page(&ctx, t.review_queue_title, None, body).into_response())
