@@ -327,9 +327,7 @@ pub(super) async fn list(
     filter: &RequestFilter,
 ) -> StoreResult<Page<SubdomainRequest>> {
     let statements = listing::requests(Dialect::Postgres, request_columns!(), filter);
-    let (rows, total) =
-        listing::fetch::<sqlx::Postgres, RequestRow>(conn, statements, filter.limit, filter.offset)
-            .await?;
+    let (rows, total) = listing::fetch::<sqlx::Postgres, RequestRow>(conn, statements).await?;
     page(rows, total)
 }
 

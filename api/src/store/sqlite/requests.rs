@@ -310,9 +310,7 @@ pub(super) async fn list(
     filter: &RequestFilter,
 ) -> StoreResult<Page<SubdomainRequest>> {
     let statements = listing::requests(Dialect::Sqlite, request_columns!(), filter);
-    let (rows, total) =
-        listing::fetch::<sqlx::Sqlite, RequestRow>(conn, statements, filter.limit, filter.offset)
-            .await?;
+    let (rows, total) = listing::fetch::<sqlx::Sqlite, RequestRow>(conn, statements).await?;
     page(rows, total)
 }
 

@@ -341,8 +341,7 @@ async fn the_lists_read_no_table_whole(db: TestDb) {
     let mut statements = Vec::new();
     let mut push = |what: String, list: ListStatements, may_sort: bool| {
         let values: Vec<String> = list.values.iter().map(literal).collect();
-        let paged = [values.clone(), vec!["50".to_owned(), "0".to_owned()]].concat();
-        statements.push((format!("{what}, page"), list.page, paged, may_sort));
+        statements.push((format!("{what}, page"), list.page, values.clone(), may_sort));
         statements.push((format!("{what}, count"), list.count, values, may_sort));
     };
     for (what, filter) in &request_lists {
