@@ -465,6 +465,7 @@ macro_rules! compose_store {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let mut activated = Vec::with_capacity(members.len());
+                let mut audited = Vec::with_capacity(members.len());
                 for &(id, fence) in members {
                     let mut change = StateChange::new(
                         id,
@@ -475,12 +476,14 @@ macro_rules! compose_store {
                     change.note = Some(ACTIVE_NOTE.to_owned());
                     change.job = JobEffect::Continue(fence);
                     requests::apply_change(&mut tx, &change, now).await?;
-                    audit::append_for_request(&mut tx, id, change_event(&change), now).await?;
+                    audited.push((id, change_event(&change)));
                     let request = requests::fetch_written(&mut tx, id).await?;
                     catalogue::apply(&mut *tx, &request, now).await?;
                     zone::version_from_request(&mut tx, &request, now).await?;
                     activated.push(request);
                 }
+                // A batch's entries are chained in memory and written at once.
+                audit::append_for_requests(&mut tx, audited, now).await?;
                 tx.commit().await?;
                 Ok(activated)
             }
@@ -579,6 +582,7 @@ macro_rules! compose_store {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let mut ids = Vec::with_capacity(attempts.len());
+                let mut audited = Vec::with_capacity(2 * attempts.len());
                 for outgoing in attempts {
                     if let Some(note) = &outgoing.start_note {
                         let mut change = StateChange::new(
@@ -590,8 +594,7 @@ macro_rules! compose_store {
                         change.job = JobEffect::Continue(outgoing.fence);
                         change.note = Some(note.clone());
                         requests::apply_change(&mut tx, &change, now).await?;
-                        audit::append_for_request(&mut tx, outgoing.request_id, change_event(&change), now)
-                            .await?;
+                        audited.push((outgoing.request_id, change_event(&change)));
                     }
                     let attempt = jobs::NewAttempt {
                         request_id: outgoing.request_id,
@@ -612,9 +615,10 @@ macro_rules! compose_store {
                             "serial_before": outgoing.serial_before,
                             "requests_in_message": outgoing.batch_size,
                         }));
-                    audit::append_for_request(&mut tx, outgoing.request_id, event, now).await?;
+                    audited.push((outgoing.request_id, event));
                     ids.push(id);
                 }
+                audit::append_for_requests(&mut tx, audited, now).await?;
                 tx.commit().await?;
                 Ok(ids)
             }
@@ -623,6 +627,7 @@ macro_rules! compose_store {
             async fn finish_attempts(&self, results: &[AttemptResult]) -> StoreResult<()> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
+                let mut audited = Vec::with_capacity(2 * results.len());
                 for result in results {
                     let end = jobs::AttemptEnd {
                         outcome: result.outcome,
@@ -644,7 +649,7 @@ macro_rules! compose_store {
                             "serial_after": result.serial_after,
                             "duration_ms": now - row.started_at_ms,
                         }));
-                    audit::append_for_request(&mut tx, row.request_id, event, now).await?;
+                    audited.push((row.request_id, event));
                     if let Some(verifying) = &result.verifying {
                         let mut change = StateChange::new(
                             verifying.request_id,
@@ -657,10 +662,10 @@ macro_rules! compose_store {
                         change.verify_deadline = Some(verifying.deadline);
                         change.note = Some(verifying.note.clone());
                         requests::apply_change(&mut tx, &change, now).await?;
-                        audit::append_for_request(&mut tx, verifying.request_id, change_event(&change), now)
-                            .await?;
+                        audited.push((verifying.request_id, change_event(&change)));
                     }
                 }
+                audit::append_for_requests(&mut tx, audited, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -676,6 +681,7 @@ macro_rules! compose_store {
             ) -> StoreResult<()> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
+                let mut audited = Vec::new();
                 for (request_id, checks) in checks {
                     let before = jobs::checks(&mut *tx, *request_id).await?;
                     jobs::record_checks(&mut tx, *request_id, checks).await?;
@@ -692,10 +698,11 @@ macro_rules! compose_store {
                                     "matches": check.matches,
                                     "report": check.report,
                                 }));
-                            audit::append_for_request(&mut tx, *request_id, event, now).await?;
+                            audited.push((*request_id, event));
                         }
                     }
                 }
+                audit::append_for_requests(&mut tx, audited, now).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -1,15 +1,18 @@
 //! The audit log in PostgreSQL: appends inside the caller's write
 //! transaction, reads by filter and by sequence range.
 
+use std::collections::HashMap;
+
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::audit::{AuditEntry, AuditEvent};
+use crate::model::{AgencyId, RequestId};
 use crate::store::rows::audit::{
-    AuditRow, actor_text, actor_user, audit_columns, head_or_genesis, next_entry,
+    Appending, AuditRow, actor_text, actor_user, audit_columns, chain, head_or_genesis, insert,
 };
-use crate::store::rows::listing::{self, Dialect, reverse_name};
+use crate::store::rows::listing::{self, Dialect};
 use crate::store::rows::page;
-use crate::store::{AuditFilter, Page, StoreResult};
+use crate::store::{AuditFilter, Page, StoreError, StoreResult};
 
 /// Appends `event` at `now_ms` after the current head. The caller's
 /// transaction must be a write transaction (`PgStore::begin_write`, which
@@ -22,38 +25,41 @@ pub(super) async fn append(
     event: &AuditEvent,
     now_ms: i64,
 ) -> StoreResult<AuditEntry> {
+    let mut appended = append_many(conn, vec![event.clone()], now_ms).await?;
+    appended
+        .pop()
+        .ok_or(StoreError::NotFound("appended audit entry"))
+}
+
+/// Appends `events` in order, as [`append`] does one: the head read once,
+/// the entries chained in memory and inserted together.
+pub(super) async fn append_many(
+    conn: &mut PgConnection,
+    events: Vec<AuditEvent>,
+    now_ms: i64,
+) -> StoreResult<Vec<AuditEntry>> {
     let head = head(&mut *conn).await?;
-    let username: Option<String> = match actor_user(&event.actor) {
-        Some(id) => {
-            sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        None => None,
-    };
-    let (actor, actor_user_id) = actor_text(&event.actor, username);
-    let entry = next_entry(head, event, actor, now_ms)?;
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name,
-             name_rev, request_id, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(entry.seq)
-    .bind(now_ms)
-    .bind(&entry.action)
-    .bind(&entry.actor)
-    .bind(actor_user_id)
-    .bind(entry.agency_id)
-    .bind(&entry.name)
-    .bind(entry.name.as_deref().map(reverse_name))
-    .bind(entry.request_id)
-    .bind(crate::audit::canonical_json(&entry.detail))
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut *conn)
-    .await?;
-    Ok(entry)
+    let mut appending = Vec::with_capacity(events.len());
+    for event in events {
+        let username: Option<String> = match actor_user(&event.actor) {
+            Some(id) => {
+                sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+            None => None,
+        };
+        let (actor, actor_user_id) = actor_text(&event.actor, username);
+        appending.push(Appending {
+            event,
+            actor,
+            actor_user_id,
+        });
+    }
+    let entries = chain(head, appending, now_ms)?;
+    insert::<sqlx::Postgres>(conn, &entries, now_ms).await?;
+    Ok(entries.into_iter().map(|(entry, _)| entry).collect())
 }
 
 /// A page of entries matching `filter`, newest first, with the total.
@@ -62,9 +68,7 @@ pub(super) async fn list(
     filter: &AuditFilter,
 ) -> StoreResult<Page<AuditEntry>> {
     let statements = listing::audit(Dialect::Postgres, audit_columns!(), filter);
-    let (rows, total) =
-        listing::fetch::<sqlx::Postgres, AuditRow>(conn, statements, filter.limit, filter.offset)
-            .await?;
+    let (rows, total) = listing::fetch::<sqlx::Postgres, AuditRow>(conn, statements).await?;
     page(rows, total)
 }
 
@@ -98,17 +102,45 @@ pub(super) async fn head(ex: impl PgExecutor<'_>) -> StoreResult<(i64, String)> 
 /// Appends an event about request `id`, with its name and agency.
 pub(super) async fn append_for_request(
     conn: &mut PgConnection,
-    id: crate::model::RequestId,
-    mut event: AuditEvent,
+    id: RequestId,
+    event: AuditEvent,
     now_ms: i64,
 ) -> StoreResult<AuditEntry> {
-    let (name, agency_id): (String, i64) =
-        sqlx::query_as("SELECT name, agency_id FROM requests WHERE id = $1")
-            .bind(id.0)
-            .fetch_one(&mut *conn)
+    let mut appended = append_for_requests(conn, vec![(id, event)], now_ms).await?;
+    appended
+        .pop()
+        .ok_or(StoreError::NotFound("appended audit entry"))
+}
+
+/// Appends events about requests in order, each with its request's name
+/// and agency (read together): a batch's step writes its entries at once.
+pub(super) async fn append_for_requests(
+    conn: &mut PgConnection,
+    events: Vec<(RequestId, AuditEvent)>,
+    now_ms: i64,
+) -> StoreResult<Vec<AuditEntry>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<i64> = events.iter().map(|(id, _)| id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, name, agency_id FROM requests WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *conn)
             .await?;
-    event.request_id = Some(id);
-    event.name = Some(name);
-    event.agency_id = Some(crate::model::AgencyId(agency_id));
-    append(conn, &event, now_ms).await
+    let about: HashMap<i64, (String, i64)> = rows
+        .into_iter()
+        .map(|(id, name, agency)| (id, (name, agency)))
+        .collect();
+    let mut filled = Vec::with_capacity(events.len());
+    for (id, mut event) in events {
+        let (name, agency_id) = about.get(&id.0).ok_or(StoreError::NotFound("request"))?;
+        event.request_id = Some(id);
+        event.name = Some(name.clone());
+        event.agency_id = Some(AgencyId(*agency_id));
+        filled.push(event);
+    }
+    append_many(conn, filled, now_ms).await
 }

@@ -103,3 +103,72 @@ pub(in crate::store) fn next_entry(
     entry.hash = chain_hash(&entry.prev_hash, &entry.canonical());
     Ok(entry)
 }
+
+/// An event to append with its actor as written (`actor_text`) and the
+/// actor's user id.
+pub(in crate::store) struct Appending {
+    pub event: AuditEvent,
+    pub actor: String,
+    pub actor_user_id: Option<i64>,
+}
+
+/// The entries appending `events`, in order, after `head`, each hashed
+/// onto the one before: a batch's entries are chained in memory and
+/// written together.
+pub(in crate::store) fn chain(
+    mut head: (i64, String),
+    events: Vec<Appending>,
+    now_ms: i64,
+) -> StoreResult<Vec<(AuditEntry, Option<i64>)>> {
+    let mut entries = Vec::with_capacity(events.len());
+    for appending in events {
+        let entry = next_entry(head, &appending.event, appending.actor, now_ms)?;
+        head = (entry.seq, entry.hash.clone());
+        entries.push((entry, appending.actor_user_id));
+    }
+    Ok(entries)
+}
+
+/// Rows per INSERT of entries: twelve values each, well under either
+/// database's limit on a statement's parameters.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Inserts `entries` (each with its actor's user id) at `now_ms`, a few
+/// hundred rows a statement.
+pub(in crate::store) async fn insert<DB>(
+    conn: &mut DB::Connection,
+    entries: &[(AuditEntry, Option<i64>)],
+    now_ms: i64,
+) -> StoreResult<()>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for rows in entries.chunks(ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name, \
+             name_rev, request_id, detail, prev_hash, hash) ",
+        );
+        insert.push_values(rows, |mut row, (entry, actor_user_id)| {
+            row.push_bind(entry.seq)
+                .push_bind(now_ms)
+                .push_bind(entry.action.clone())
+                .push_bind(entry.actor.clone())
+                .push_bind(*actor_user_id)
+                .push_bind(entry.agency_id)
+                .push_bind(entry.name.clone())
+                .push_bind(entry.name.as_deref().map(super::listing::reverse_name))
+                .push_bind(entry.request_id)
+                .push_bind(crate::audit::canonical_json(&entry.detail))
+                .push_bind(entry.prev_hash.clone())
+                .push_bind(entry.hash.clone());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -1,15 +1,18 @@
 //! The audit log in SQLite: appends inside the caller's write transaction,
 //! reads by filter and by sequence range.
 
+use std::collections::HashMap;
+
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use crate::audit::{AuditEntry, AuditEvent};
+use crate::model::{AgencyId, RequestId};
 use crate::store::rows::audit::{
-    AuditRow, actor_text, actor_user, audit_columns, head_or_genesis, next_entry,
+    Appending, AuditRow, actor_text, actor_user, audit_columns, chain, head_or_genesis, insert,
 };
-use crate::store::rows::listing::{self, Dialect, reverse_name};
+use crate::store::rows::listing::{self, Dialect};
 use crate::store::rows::page;
-use crate::store::{AuditFilter, Page, StoreResult};
+use crate::store::{AuditFilter, Page, StoreError, StoreResult};
 
 /// Appends `event` at `now_ms` after the current head. The caller's
 /// transaction must be a write transaction (`BEGIN IMMEDIATE`), which
@@ -19,38 +22,41 @@ pub(super) async fn append(
     event: &AuditEvent,
     now_ms: i64,
 ) -> StoreResult<AuditEntry> {
+    let mut appended = append_many(conn, vec![event.clone()], now_ms).await?;
+    appended
+        .pop()
+        .ok_or(StoreError::NotFound("appended audit entry"))
+}
+
+/// Appends `events` in order, as [`append`] does one: the head read once,
+/// the entries chained in memory and inserted together.
+pub(super) async fn append_many(
+    conn: &mut SqliteConnection,
+    events: Vec<AuditEvent>,
+    now_ms: i64,
+) -> StoreResult<Vec<AuditEntry>> {
     let head = head(&mut *conn).await?;
-    let username: Option<String> = match actor_user(&event.actor) {
-        Some(id) => {
-            sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
-                .bind(id.0)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        None => None,
-    };
-    let (actor, actor_user_id) = actor_text(&event.actor, username);
-    let entry = next_entry(head, event, actor, now_ms)?;
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name,
-             name_rev, request_id, detail, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(entry.seq)
-    .bind(now_ms)
-    .bind(&entry.action)
-    .bind(&entry.actor)
-    .bind(actor_user_id)
-    .bind(entry.agency_id)
-    .bind(&entry.name)
-    .bind(entry.name.as_deref().map(reverse_name))
-    .bind(entry.request_id)
-    .bind(crate::audit::canonical_json(&entry.detail))
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut *conn)
-    .await?;
-    Ok(entry)
+    let mut appending = Vec::with_capacity(events.len());
+    for event in events {
+        let username: Option<String> = match actor_user(&event.actor) {
+            Some(id) => {
+                sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
+                    .bind(id.0)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+            None => None,
+        };
+        let (actor, actor_user_id) = actor_text(&event.actor, username);
+        appending.push(Appending {
+            event,
+            actor,
+            actor_user_id,
+        });
+    }
+    let entries = chain(head, appending, now_ms)?;
+    insert::<sqlx::Sqlite>(conn, &entries, now_ms).await?;
+    Ok(entries.into_iter().map(|(entry, _)| entry).collect())
 }
 
 /// A page of entries matching `filter`, newest first, with the total.
@@ -59,9 +65,7 @@ pub(super) async fn list(
     filter: &AuditFilter,
 ) -> StoreResult<Page<AuditEntry>> {
     let statements = listing::audit(Dialect::Sqlite, audit_columns!(), filter);
-    let (rows, total) =
-        listing::fetch::<sqlx::Sqlite, AuditRow>(conn, statements, filter.limit, filter.offset)
-            .await?;
+    let (rows, total) = listing::fetch::<sqlx::Sqlite, AuditRow>(conn, statements).await?;
     page(rows, total)
 }
 
@@ -95,17 +99,46 @@ pub(super) async fn head(ex: impl SqliteExecutor<'_>) -> StoreResult<(i64, Strin
 /// Appends an event about request `id`, with its name and agency.
 pub(super) async fn append_for_request(
     conn: &mut SqliteConnection,
-    id: crate::model::RequestId,
-    mut event: AuditEvent,
+    id: RequestId,
+    event: AuditEvent,
     now_ms: i64,
 ) -> StoreResult<AuditEntry> {
-    let (name, agency_id): (String, i64) =
-        sqlx::query_as("SELECT name, agency_id FROM requests WHERE id = ?")
-            .bind(id.0)
-            .fetch_one(&mut *conn)
-            .await?;
-    event.request_id = Some(id);
-    event.name = Some(name);
-    event.agency_id = Some(crate::model::AgencyId(agency_id));
-    append(conn, &event, now_ms).await
+    let mut appended = append_for_requests(conn, vec![(id, event)], now_ms).await?;
+    appended
+        .pop()
+        .ok_or(StoreError::NotFound("appended audit entry"))
+}
+
+/// Appends events about requests in order, each with its request's name
+/// and agency (read together): a batch's step writes its entries at once.
+pub(super) async fn append_for_requests(
+    conn: &mut SqliteConnection,
+    events: Vec<(RequestId, AuditEvent)>,
+    now_ms: i64,
+) -> StoreResult<Vec<AuditEntry>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<i64> = events.iter().map(|(id, _)| id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, name, agency_id FROM requests WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::json!(ids).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let about: HashMap<i64, (String, i64)> = rows
+        .into_iter()
+        .map(|(id, name, agency)| (id, (name, agency)))
+        .collect();
+    let mut filled = Vec::with_capacity(events.len());
+    for (id, mut event) in events {
+        let (name, agency_id) = about.get(&id.0).ok_or(StoreError::NotFound("request"))?;
+        event.request_id = Some(id);
+        event.name = Some(name.clone());
+        event.agency_id = Some(AgencyId(*agency_id));
+        filled.push(event);
+    }
+    append_many(conn, filled, now_ms).await
 }
