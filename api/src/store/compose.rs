@@ -466,7 +466,9 @@ macro_rules! compose_store {
                 let mut tx = self.begin_write().await?;
                 let mut activated = Vec::with_capacity(members.len());
                 let mut audited = Vec::with_capacity(members.len());
-                for &(id, fence) in members {
+                let fences: Vec<JobFence> = members.iter().map(|&(_, fence)| fence).collect();
+                jobs::check_fences(&mut tx, &fences).await?;
+                for &(id, _) in members {
                     let mut change = StateChange::new(
                         id,
                         RequestState::Verifying,
@@ -474,7 +476,6 @@ macro_rules! compose_store {
                         Actor::System,
                     );
                     change.note = Some(ACTIVE_NOTE.to_owned());
-                    change.job = JobEffect::Continue(fence);
                     requests::apply_change(&mut tx, &change, now).await?;
                     audited.push((id, change_event(&change)));
                     let request = requests::fetch_written(&mut tx, id).await?;
@@ -583,6 +584,9 @@ macro_rules! compose_store {
                 let mut tx = self.begin_write().await?;
                 let mut ids = Vec::with_capacity(attempts.len());
                 let mut audited = Vec::with_capacity(2 * attempts.len());
+                // Every job still held, read once; nothing else writes until commit.
+                let fences: Vec<JobFence> = attempts.iter().map(|a| a.fence).collect();
+                jobs::check_fences(&mut tx, &fences).await?;
                 for outgoing in attempts {
                     if let Some(note) = &outgoing.start_note {
                         let mut change = StateChange::new(
@@ -591,7 +595,6 @@ macro_rules! compose_store {
                             RequestState::Provisioning,
                             Actor::System,
                         );
-                        change.job = JobEffect::Continue(outgoing.fence);
                         change.note = Some(note.clone());
                         requests::apply_change(&mut tx, &change, now).await?;
                         audited.push((outgoing.request_id, change_event(&change)));
@@ -603,7 +606,7 @@ macro_rules! compose_store {
                         message: &outgoing.message,
                         serial_before: outgoing.serial_before,
                     };
-                    let id = jobs::begin_attempt(&mut tx, outgoing.fence, attempt, now).await?;
+                    let id = jobs::insert_attempt(&mut tx, attempt, now).await?;
                     // Before the UPDATE leaves: an update whose answer is lost in a
                     // crash is on record all the same.
                     let event = AuditEvent::new(AuditAction::DnsUpdateSent, AuditActor::System)
@@ -628,6 +631,11 @@ macro_rules! compose_store {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let mut audited = Vec::with_capacity(2 * results.len());
+                let fences: Vec<JobFence> = results
+                    .iter()
+                    .filter_map(|r| r.verifying.as_ref().map(|v| v.fence))
+                    .collect();
+                jobs::check_fences(&mut tx, &fences).await?;
                 for result in results {
                     let end = jobs::AttemptEnd {
                         outcome: result.outcome,
@@ -657,7 +665,6 @@ macro_rules! compose_store {
                             RequestState::Verifying,
                             Actor::System,
                         );
-                        change.job = JobEffect::Continue(verifying.fence);
                         change.serial_after = result.serial_after;
                         change.verify_deadline = Some(verifying.deadline);
                         change.note = Some(verifying.note.clone());
@@ -682,9 +689,11 @@ macro_rules! compose_store {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
                 let mut audited = Vec::new();
+                let requests: Vec<RequestId> = checks.iter().map(|(id, _)| *id).collect();
+                let previous = jobs::checks_of(&mut tx, &requests).await?;
+                jobs::record_checks_many(&mut tx, checks).await?;
                 for (request_id, checks) in checks {
-                    let before = jobs::checks(&mut *tx, *request_id).await?;
-                    jobs::record_checks(&mut tx, *request_id, checks).await?;
+                    let before = previous.get(request_id).map_or(&[][..], Vec::as_slice);
                     // Each server's answer is audited when it differs from its last
                     // one: a verification polls often, and repeats say nothing new.
                     for check in checks {

@@ -13,15 +13,16 @@
 //! fence ([`check_fence`]) locks the fenced row until its transaction
 //! ends, so the job cannot be claimed away in between.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::{PgConnection, PgExecutor};
 
 use super::requests::json_text;
 use crate::model::{AttemptOutcome, DnsAttempt, Job, RequestId, ServerCheck};
-use crate::store::codec::to_ms;
 use crate::store::rows::jobs::{
-    AttemptRow, CheckRow, JobRow, attempt_columns, attempt_start, fenced, lease_ms,
+    AttemptRow, CheckRow, JobRow, RequestCheckRow, all_held, attempt_columns, attempt_start,
+    checks_by_request, fenced, lease_ms, upsert_checks,
 };
 // The attempt types the composed methods name through this module.
 pub(super) use crate::store::rows::jobs::{AttemptEnd, AttemptStart, NewAttempt};
@@ -78,6 +79,21 @@ pub(super) async fn check_fence(ex: impl PgExecutor<'_>, fence: JobFence) -> Sto
     .fetch_optional(ex)
     .await?;
     held.map(|_| ()).ok_or(StoreError::LeaseLost(fence.job_id))
+}
+
+/// Fails with [`StoreError::LeaseLost`] unless every one of `fences` is
+/// still held: [`check_fence`] for a batch, with one read, the rows
+/// locked likewise (in the order of their ids, as every batch locks them).
+pub(super) async fn check_fences(conn: &mut PgConnection, fences: &[JobFence]) -> StoreResult<()> {
+    let ids: Vec<i64> = fences.iter().map(|f| f.job_id.0).collect();
+    let held: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, lease_token FROM jobs WHERE state = 'running' AND id = ANY($1)
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    all_held(fences, &held)
 }
 
 /// Marks the fenced job done and drops its lease.
@@ -167,15 +183,14 @@ pub(super) async fn reschedule(
     fenced(changed, fence)
 }
 
-/// Writes `attempt` as `sending`, if `fence` still holds the job (whose
-/// row then stays locked until the caller commits).
-pub(super) async fn begin_attempt(
+/// Writes `attempt` as `sending`; the caller has checked its job's fence
+/// in the same transaction ([`check_fences`]), which keeps the job's row
+/// locked until it commits.
+pub(super) async fn insert_attempt(
     conn: &mut PgConnection,
-    fence: JobFence,
     attempt: NewAttempt<'_>,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    check_fence(&mut *conn, fence).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, serial_before,
              started_at)
@@ -246,28 +261,28 @@ pub(super) async fn attempts(
     rows.into_iter().map(DnsAttempt::try_from).collect()
 }
 
-/// Replaces each server's latest answer.
-pub(super) async fn record_checks(
+/// Replaces each request's latest answer of each server in `checks`.
+pub(super) async fn record_checks_many(
     conn: &mut PgConnection,
-    request_id: RequestId,
-    checks: &[ServerCheck],
+    checks: &[(RequestId, Vec<ServerCheck>)],
 ) -> StoreResult<()> {
-    for check in checks {
-        sqlx::query(
-            "INSERT INTO server_checks (request_id, server, report, matches, checked_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (request_id, server) DO UPDATE SET
-                 report = excluded.report, matches = excluded.matches, checked_at = excluded.checked_at",
-        )
-        .bind(request_id.0)
-        .bind(&check.server)
-        .bind(json_text(&check.report)?)
-        .bind(check.matches)
-        .bind(to_ms(check.checked_at))
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    upsert_checks::<sqlx::Postgres>(conn, checks).await
+}
+
+/// The latest answers of each of `requests`, by server.
+pub(super) async fn checks_of(
+    conn: &mut PgConnection,
+    requests: &[RequestId],
+) -> StoreResult<HashMap<RequestId, Vec<ServerCheck>>> {
+    let ids: Vec<i64> = requests.iter().map(|r| r.0).collect();
+    let rows: Vec<RequestCheckRow> = sqlx::query_as(
+        "SELECT request_id, server, report, matches, checked_at FROM server_checks
+         WHERE request_id = ANY($1) ORDER BY request_id, server COLLATE \"C\"",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    checks_by_request(rows)
 }
 
 /// Each server's latest answer, by server (bytewise, as SQLite orders).

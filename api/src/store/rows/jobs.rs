@@ -1,10 +1,11 @@
 //! The rows of `jobs`, `dns_attempts` and `server_checks`, and what a
 //! job's worker hands the store about an attempt.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::model::{AttemptOutcome, DnsAttempt, Job, JobId, RequestId, ServerCheck};
-use crate::store::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial};
+use crate::store::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial, to_ms};
 use crate::store::{JobFence, StoreError, StoreResult};
 
 /// A claimed row of `jobs`.
@@ -40,6 +41,20 @@ pub(in crate::store) fn fenced(changed: u64, fence: JobFence) -> StoreResult<()>
         return Err(StoreError::LeaseLost(fence.job_id));
     }
     Ok(())
+}
+
+/// Whether every one of `fences` is held, given the running jobs' lease
+/// tokens as read (`held`, by job id): a batch's fences checked with one
+/// read.
+pub(in crate::store) fn all_held(fences: &[JobFence], held: &[(i64, i64)]) -> StoreResult<()> {
+    let held: HashMap<i64, i64> = held.iter().copied().collect();
+    match fences
+        .iter()
+        .find(|f| held.get(&f.job_id.0) != Some(&f.lease_token))
+    {
+        Some(lost) => Err(StoreError::LeaseLost(lost.job_id)),
+        None => Ok(()),
+    }
 }
 
 /// The columns of `dns_attempts` that [`AttemptRow`] reads.
@@ -150,4 +165,86 @@ impl TryFrom<CheckRow> for ServerCheck {
             checked_at: from_ms("server_checks.checked_at", row.checked_at)?,
         })
     }
+}
+
+/// A row of `server_checks` with the request it is about.
+#[derive(sqlx::FromRow)]
+pub(in crate::store) struct RequestCheckRow {
+    request_id: i64,
+    #[sqlx(flatten)]
+    check: CheckRow,
+}
+
+/// Each request's latest answers, by server, from `rows` ordered by
+/// request and server.
+pub(in crate::store) fn checks_by_request(
+    rows: Vec<RequestCheckRow>,
+) -> StoreResult<HashMap<RequestId, Vec<ServerCheck>>> {
+    let mut by_request: HashMap<RequestId, Vec<ServerCheck>> = HashMap::new();
+    for row in rows {
+        by_request
+            .entry(RequestId(row.request_id))
+            .or_default()
+            .push(ServerCheck::try_from(row.check)?);
+    }
+    Ok(by_request)
+}
+
+/// Rows per INSERT of answers: five values each.
+const CHECKS_PER_INSERT: usize = 1_000;
+
+/// Replaces each request's latest answer of each server in `checks`, a
+/// batch's at once. A request and server twice in `checks` keep the last.
+pub(in crate::store) async fn upsert_checks<DB>(
+    conn: &mut DB::Connection,
+    checks: &[(RequestId, Vec<ServerCheck>)],
+) -> StoreResult<()>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    // One row per request and server (an upsert may not touch a row twice).
+    let mut latest: HashMap<(i64, &str), &ServerCheck> = HashMap::new();
+    for (request_id, request_checks) in checks {
+        for check in request_checks {
+            latest.insert((request_id.0, check.server.as_str()), check);
+        }
+    }
+    let mut rows = Vec::with_capacity(latest.len());
+    for ((request_id, server), check) in latest {
+        let report = serde_json::to_string(&check.report)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+        rows.push((
+            request_id,
+            server.to_owned(),
+            report,
+            check.matches,
+            to_ms(check.checked_at),
+        ));
+    }
+    for chunk in rows.chunks(CHECKS_PER_INSERT) {
+        let mut upsert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO server_checks (request_id, server, report, matches, checked_at) ",
+        );
+        upsert.push_values(
+            chunk,
+            |mut row, (request_id, server, report, matches, at)| {
+                row.push_bind(*request_id)
+                    .push_bind(server.clone())
+                    .push_bind(report.clone())
+                    .push_bind(*matches)
+                    .push_bind(*at);
+            },
+        );
+        upsert.push(
+            " ON CONFLICT (request_id, server) DO UPDATE SET report = excluded.report, \
+             matches = excluded.matches, checked_at = excluded.checked_at",
+        );
+        upsert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -7,15 +7,16 @@
 //! These states never leave this module, so they are SQL literals checked
 //! by the schema rather than a model enum.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use crate::model::{AttemptOutcome, DnsAttempt, Job, RequestId, ServerCheck};
-use crate::store::codec::to_ms;
 use crate::store::rows::jobs::{
-    AttemptRow, CheckRow, JobRow, attempt_columns, attempt_start, fenced, lease_ms,
+    AttemptRow, CheckRow, JobRow, RequestCheckRow, all_held, attempt_columns, attempt_start,
+    checks_by_request, fenced, lease_ms, upsert_checks,
 };
 // The attempt types the composed methods name through this module.
 pub(super) use crate::store::rows::jobs::{AttemptEnd, AttemptStart, NewAttempt};
@@ -69,6 +70,23 @@ pub(super) async fn check_fence(ex: impl SqliteExecutor<'_>, fence: JobFence) ->
     .fetch_optional(ex)
     .await?;
     held.map(|_| ()).ok_or(StoreError::LeaseLost(fence.job_id))
+}
+
+/// Fails with [`StoreError::LeaseLost`] unless every one of `fences` is
+/// still held: [`check_fence`] for a batch, with one read.
+pub(super) async fn check_fences(
+    conn: &mut SqliteConnection,
+    fences: &[JobFence],
+) -> StoreResult<()> {
+    let ids: Vec<i64> = fences.iter().map(|f| f.job_id.0).collect();
+    let held: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, lease_token FROM jobs
+         WHERE state = 'running' AND id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::json!(ids).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    all_held(fences, &held)
 }
 
 /// Marks the fenced job done and drops its lease.
@@ -152,14 +170,13 @@ pub(super) async fn reschedule(
     fenced(changed, fence)
 }
 
-/// Writes `attempt` as `sending`, if `fence` still holds the job.
-pub(super) async fn begin_attempt(
+/// Writes `attempt` as `sending`; the caller has checked its job's fence
+/// in the same transaction ([`check_fences`]).
+pub(super) async fn insert_attempt(
     conn: &mut SqliteConnection,
-    fence: JobFence,
     attempt: NewAttempt<'_>,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    check_fence(&mut *conn, fence).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, serial_before,
              started_at)
@@ -229,28 +246,28 @@ pub(super) async fn attempts(
     rows.into_iter().map(DnsAttempt::try_from).collect()
 }
 
-/// Replaces each server's latest answer.
-pub(super) async fn record_checks(
+/// Replaces each request's latest answer of each server in `checks`.
+pub(super) async fn record_checks_many(
     conn: &mut SqliteConnection,
-    request_id: RequestId,
-    checks: &[ServerCheck],
+    checks: &[(RequestId, Vec<ServerCheck>)],
 ) -> StoreResult<()> {
-    for check in checks {
-        sqlx::query(
-            "INSERT INTO server_checks (request_id, server, report, matches, checked_at)
-             VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (request_id, server) DO UPDATE SET
-                 report = excluded.report, matches = excluded.matches, checked_at = excluded.checked_at",
-        )
-        .bind(request_id.0)
-        .bind(&check.server)
-        .bind(Json(&check.report))
-        .bind(check.matches)
-        .bind(to_ms(check.checked_at))
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    upsert_checks::<sqlx::Sqlite>(conn, checks).await
+}
+
+/// The latest answers of each of `requests`, by server.
+pub(super) async fn checks_of(
+    conn: &mut SqliteConnection,
+    requests: &[RequestId],
+) -> StoreResult<HashMap<RequestId, Vec<ServerCheck>>> {
+    let ids: Vec<i64> = requests.iter().map(|r| r.0).collect();
+    let rows: Vec<RequestCheckRow> = sqlx::query_as(
+        "SELECT request_id, server, report, matches, checked_at FROM server_checks
+         WHERE request_id IN (SELECT value FROM json_each(?)) ORDER BY request_id, server",
+    )
+    .bind(serde_json::json!(ids).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    checks_by_request(rows)
 }
 
 /// Each server's latest answer, by server.
