@@ -468,16 +468,22 @@ macro_rules! compose_store {
                 let mut audited = Vec::with_capacity(members.len());
                 let fences: Vec<JobFence> = members.iter().map(|&(_, fence)| fence).collect();
                 jobs::check_fences(&mut tx, &fences).await?;
+                let changes: Vec<StateChange> = members
+                    .iter()
+                    .map(|&(id, _)| {
+                        let mut change = StateChange::new(
+                            id,
+                            RequestState::Verifying,
+                            RequestState::Active,
+                            Actor::System,
+                        );
+                        change.note = Some(ACTIVE_NOTE.to_owned());
+                        change
+                    })
+                    .collect();
+                requests::apply_changes(&mut tx, &changes, now).await?;
+                audited.extend(changes.iter().map(|c| (c.request_id, change_event(c))));
                 for &(id, _) in members {
-                    let mut change = StateChange::new(
-                        id,
-                        RequestState::Verifying,
-                        RequestState::Active,
-                        Actor::System,
-                    );
-                    change.note = Some(ACTIVE_NOTE.to_owned());
-                    requests::apply_change(&mut tx, &change, now).await?;
-                    audited.push((id, change_event(&change)));
                     let request = requests::fetch_written(&mut tx, id).await?;
                     catalogue::apply(&mut *tx, &request, now).await?;
                     zone::version_from_request(&mut tx, &request, now).await?;
@@ -582,13 +588,14 @@ macro_rules! compose_store {
             async fn begin_attempts(&self, attempts: &[OutgoingAttempt]) -> StoreResult<Vec<i64>> {
                 let now = now_ms();
                 let mut tx = self.begin_write().await?;
-                let mut ids = Vec::with_capacity(attempts.len());
                 let mut audited = Vec::with_capacity(2 * attempts.len());
                 // Every job still held, read once; nothing else writes until commit.
                 let fences: Vec<JobFence> = attempts.iter().map(|a| a.fence).collect();
                 jobs::check_fences(&mut tx, &fences).await?;
-                for outgoing in attempts {
-                    if let Some(note) = &outgoing.start_note {
+                let starting: Vec<StateChange> = attempts
+                    .iter()
+                    .filter_map(|outgoing| {
+                        let note = outgoing.start_note.as_ref()?;
                         let mut change = StateChange::new(
                             outgoing.request_id,
                             RequestState::Approved,
@@ -596,17 +603,23 @@ macro_rules! compose_store {
                             Actor::System,
                         );
                         change.note = Some(note.clone());
-                        requests::apply_change(&mut tx, &change, now).await?;
-                        audited.push((outgoing.request_id, change_event(&change)));
-                    }
-                    let attempt = jobs::NewAttempt {
+                        Some(change)
+                    })
+                    .collect();
+                requests::apply_changes(&mut tx, &starting, now).await?;
+                audited.extend(starting.iter().map(|c| (c.request_id, change_event(c))));
+                let new: Vec<jobs::NewAttempt> = attempts
+                    .iter()
+                    .map(|outgoing| jobs::NewAttempt {
                         request_id: outgoing.request_id,
                         server: &outgoing.server,
                         key_name: &outgoing.key_name,
                         message: &outgoing.message,
                         serial_before: outgoing.serial_before,
-                    };
-                    let id = jobs::insert_attempt(&mut tx, attempt, now).await?;
+                    })
+                    .collect();
+                let ids = jobs::insert_attempts(&mut tx, &new, now).await?;
+                for (outgoing, id) in attempts.iter().zip(&ids) {
                     // Before the UPDATE leaves: an update whose answer is lost in a
                     // crash is on record all the same.
                     let event = AuditEvent::new(AuditAction::DnsUpdateSent, AuditActor::System)
@@ -619,7 +632,6 @@ macro_rules! compose_store {
                             "requests_in_message": outgoing.batch_size,
                         }));
                     audited.push((outgoing.request_id, event));
-                    ids.push(id);
                 }
                 audit::append_for_requests(&mut tx, audited, now).await?;
                 tx.commit().await?;
@@ -636,6 +648,7 @@ macro_rules! compose_store {
                     .filter_map(|r| r.verifying.as_ref().map(|v| v.fence))
                     .collect();
                 jobs::check_fences(&mut tx, &fences).await?;
+                let mut verifying_now = Vec::with_capacity(fences.len());
                 for result in results {
                     let end = jobs::AttemptEnd {
                         outcome: result.outcome,
@@ -668,10 +681,11 @@ macro_rules! compose_store {
                         change.serial_after = result.serial_after;
                         change.verify_deadline = Some(verifying.deadline);
                         change.note = Some(verifying.note.clone());
-                        requests::apply_change(&mut tx, &change, now).await?;
                         audited.push((verifying.request_id, change_event(&change)));
+                        verifying_now.push(change);
                     }
                 }
+                requests::apply_changes(&mut tx, &verifying_now, now).await?;
                 audit::append_for_requests(&mut tx, audited, now).await?;
                 tx.commit().await?;
                 Ok(())

@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use sqlx::{PgConnection, PgExecutor};
 
-use super::requests::json_text;
-use crate::model::{AttemptOutcome, DnsAttempt, Job, RequestId, ServerCheck};
+use crate::model::{DnsAttempt, Job, RequestId, ServerCheck};
 use crate::store::rows::jobs::{
     AttemptRow, CheckRow, JobRow, RequestCheckRow, all_held, attempt_columns, attempt_start,
     checks_by_request, fenced, lease_ms, upsert_checks,
@@ -183,29 +182,15 @@ pub(super) async fn reschedule(
     fenced(changed, fence)
 }
 
-/// Writes `attempt` as `sending`; the caller has checked its job's fence
-/// in the same transaction ([`check_fences`]), which keeps the job's row
-/// locked until it commits.
-pub(super) async fn insert_attempt(
+/// Writes a batch's `attempts` as `sending`; the caller has checked their
+/// jobs' fences in the same transaction ([`check_fences`]). Their ids, in
+/// order.
+pub(super) async fn insert_attempts(
     conn: &mut PgConnection,
-    attempt: NewAttempt<'_>,
+    attempts: &[NewAttempt<'_>],
     now_ms: i64,
-) -> StoreResult<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, serial_before,
-             started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(attempt.request_id.0)
-    .bind(attempt.server)
-    .bind(attempt.key_name)
-    .bind(json_text(attempt.message)?)
-    .bind(AttemptOutcome::Sending.as_str())
-    .bind(attempt.serial_before.map(i64::from))
-    .bind(now_ms)
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+) -> StoreResult<Vec<i64>> {
+    crate::store::rows::jobs::insert_attempts::<sqlx::Postgres>(conn, attempts, now_ms).await
 }
 
 pub(super) async fn finish_attempt(

@@ -15,7 +15,8 @@ use crate::store::codec::{date_text, db_error, to_ms};
 use crate::store::rows::listing::{self, Dialect};
 use crate::store::rows::page;
 use crate::store::rows::requests::{
-    RequestRow, TransitionRow, check_transition, miss, paused_ms, reference, request_columns,
+    RequestRow, TransitionRow, alike, check_transition, insert_transitions, miss, paused_ms,
+    reference, request_columns,
 };
 use crate::store::{
     NewRequest, Page, RequestFilter, RequestRevision, StateChange, StoreError, StoreResult,
@@ -183,46 +184,58 @@ pub(super) async fn apply_change(
     change: &StateChange,
     now_ms: i64,
 ) -> StoreResult<()> {
-    check_transition(change)?;
-    jobs::apply_effect(conn, change.request_id, change.job, now_ms).await?;
-    let changed = sqlx::query(
-        "UPDATE requests SET state = $1, version = version + 1, updated_at = $2, state_reason = $3,
-             approved_digest = COALESCE($4, approved_digest),
-             serial_after = COALESCE($5, serial_after),
-             verify_deadline = COALESCE($6, verify_deadline)
-         WHERE id = $7 AND state = $8 AND ($9::BIGINT IS NULL OR version = $9)",
-    )
-    .bind(change.to.as_str())
-    .bind(now_ms)
-    .bind(change.reason.as_deref())
-    .bind(change.approved_digest.as_deref())
-    .bind(change.serial_after.map(i64::from))
-    .bind(change.verify_deadline.map(to_ms))
-    .bind(change.request_id.0)
-    .bind(change.from.as_str())
-    .bind(change.expected_version)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(explain_miss(
-            conn,
-            change.request_id,
-            change.from,
-            change.expected_version,
-        )
-        .await);
+    apply_changes(conn, std::slice::from_ref(change), now_ms).await
+}
+
+/// Applies a batch's `changes` (each request once) with their job
+/// effects and transition rows: one UPDATE for each set of alike changes,
+/// one INSERT of every transition, where [`apply_change`] takes three
+/// statements a request.
+pub(super) async fn apply_changes(
+    conn: &mut PgConnection,
+    changes: &[StateChange],
+    now_ms: i64,
+) -> StoreResult<()> {
+    for change in changes {
+        check_transition(change)?;
+        jobs::apply_effect(conn, change.request_id, change.job, now_ms).await?;
     }
-    insert_transition(
-        conn,
-        change.request_id,
-        Some(change.from),
-        change.to,
-        change.actor,
-        change.note.as_deref(),
-        now_ms,
-    )
-    .await
+    for (change, ids) in alike(changes) {
+        let changed = sqlx::query(
+            "UPDATE requests SET state = $1, version = version + 1, updated_at = $2, state_reason = $3,
+                 approved_digest = COALESCE($4, approved_digest),
+                 serial_after = COALESCE($5, serial_after),
+                 verify_deadline = COALESCE($6, verify_deadline)
+             WHERE id = ANY($7) AND state = $8 AND ($9::BIGINT IS NULL OR version = $9)",
+        )
+        .bind(change.to.as_str())
+        .bind(now_ms)
+        .bind(change.reason.as_deref())
+        .bind(change.approved_digest.as_deref())
+        .bind(change.serial_after.map(i64::from))
+        .bind(change.verify_deadline.map(to_ms))
+        .bind(&ids)
+        .bind(change.from.as_str())
+        .bind(change.expected_version)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if changed != ids.len() as u64 {
+            // Which one did not move, and why (the first of them).
+            let missed: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM requests WHERE id = ANY($1)
+                 AND NOT (state = $2 AND updated_at = $3)",
+            )
+            .bind(&ids)
+            .bind(change.to.as_str())
+            .bind(now_ms)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let id = missed.map_or(change.request_id, RequestId);
+            return Err(explain_miss(conn, id, change.from, change.expected_version).await);
+        }
+    }
+    insert_transitions::<sqlx::Postgres>(conn, changes, now_ms).await
 }
 
 /// Records the letter of a request still with its agency

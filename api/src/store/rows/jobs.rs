@@ -248,3 +248,58 @@ where
     }
     Ok(())
 }
+
+/// Rows per INSERT of attempts: seven values each.
+const ATTEMPTS_PER_INSERT: usize = 500;
+
+/// Writes a batch's `attempts` as `sending` at `now_ms`, their jobs'
+/// fences checked by the caller in the same transaction; returns each
+/// attempt's id, in the order of `attempts` (one attempt per request).
+pub(in crate::store) async fn insert_attempts<DB>(
+    conn: &mut DB::Connection,
+    attempts: &[NewAttempt<'_>],
+    now_ms: i64,
+) -> StoreResult<Vec<i64>>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64, i64): sqlx::FromRow<'r, DB::Row>,
+{
+    let mut ids: HashMap<i64, i64> = HashMap::with_capacity(attempts.len());
+    for chunk in attempts.chunks(ATTEMPTS_PER_INSERT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for attempt in chunk {
+            let message = serde_json::to_string(attempt.message)
+                .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+            rows.push((attempt, message));
+        }
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, \
+             serial_before, started_at) ",
+        );
+        insert.push_values(rows, |mut row, (attempt, message)| {
+            row.push_bind(attempt.request_id.0)
+                .push_bind(attempt.server.to_owned())
+                .push_bind(attempt.key_name.to_owned())
+                .push_bind(message)
+                .push_bind(AttemptOutcome::Sending.as_str().to_owned())
+                .push_bind(attempt.serial_before.map(i64::from))
+                .push_bind(now_ms);
+        });
+        insert.push(" RETURNING request_id, id");
+        let inserted: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *conn).await?;
+        ids.extend(inserted);
+    }
+    attempts
+        .iter()
+        .map(|a| {
+            ids.get(&a.request_id.0)
+                .copied()
+                .ok_or(StoreError::NotFound("attempt"))
+        })
+        .collect()
+}

@@ -185,3 +185,68 @@ pub(in crate::store) fn paused_ms(revision: &RequestRevision) -> i64 {
     // 2^63 ms is 292 million years: saturating never changes a real pause.
     i64::try_from(revision.paused.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// `changes` in sets that one UPDATE can apply: the same move and the
+/// same side fields (`note` goes to each transition row, not the request).
+/// Each set: one of its changes, and every request id in it.
+pub(in crate::store) fn alike(changes: &[StateChange]) -> Vec<(&StateChange, Vec<i64>)> {
+    let mut sets: Vec<(&StateChange, Vec<i64>)> = Vec::new();
+    for change in changes {
+        let same = |c: &&StateChange| {
+            (
+                c.from,
+                c.to,
+                c.expected_version,
+                c.serial_after,
+                c.verify_deadline,
+            ) == (
+                change.from,
+                change.to,
+                change.expected_version,
+                change.serial_after,
+                change.verify_deadline,
+            ) && c.reason == change.reason
+                && c.approved_digest == change.approved_digest
+        };
+        match sets.iter_mut().find(|(c, _)| same(c)) {
+            Some((_, ids)) => ids.push(change.request_id.0),
+            None => sets.push((change, vec![change.request_id.0])),
+        }
+    }
+    sets
+}
+
+/// Rows per INSERT of transitions: six values each.
+const TRANSITIONS_PER_INSERT: usize = 1_000;
+
+/// The transition rows of `changes` at `at_ms`, a batch's at once.
+pub(in crate::store) async fn insert_transitions<DB>(
+    conn: &mut DB::Connection,
+    changes: &[StateChange],
+    at_ms: i64,
+) -> StoreResult<()>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'static str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for chunk in changes.chunks(TRANSITIONS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO request_transitions (request_id, from_state, to_state, actor_id, note, at) ",
+        );
+        insert.push_values(chunk, |mut row, change| {
+            row.push_bind(change.request_id.0)
+                .push_bind(change.from.as_str())
+                .push_bind(change.to.as_str())
+                .push_bind(change.actor.user_id().map(|u| u.0))
+                .push_bind(change.note.clone())
+                .push_bind(at_ms);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
