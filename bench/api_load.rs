@@ -2,7 +2,7 @@
 //! 100,000 requests with their transitions and 1,000,000 audit entries (a
 //! valid hash chain), on SQLite and on PostgreSQL.
 //!
-//! `cargo bench --bench api_load [-- --runs K --seconds N --rate R --write-section docs/benchmarks.md]`
+//! `cargo bench --bench api_load [-- --runs K --seconds N --rate R --write docs/benchmarks.md]`
 //!
 //! The SQLite database is migrated by `dnsdesk` itself, then filled with
 //! direct inserts in big transactions (seconds); the PostgreSQL one is a
@@ -967,7 +967,7 @@ async fn main() {
             "--rate" => rate = value("--rate").parse().expect("--rate R"),
             "--requests" => n = value("--requests").parse().expect("--requests N"),
             "--audit" => n_audit = value("--audit").parse().expect("--audit N"),
-            "--write-section" => write = Some(PathBuf::from(value("--write-section"))),
+            "--write" => write = Some(PathBuf::from(value("--write"))),
             "--sqlite-only" => sqlite_only = true,
             // cargo bench passes --bench; nothing else is ours.
             _ => {}
@@ -1108,7 +1108,7 @@ async fn main() {
             .unwrap_or_else(|| "not run".to_owned());
         let oha_version = report::first_line(&oha.display().to_string(), &["--version"]);
         let command = format!(
-            "cargo bench --bench api_load -- --runs {runs} --seconds {seconds} --write-section docs/benchmarks.md"
+            "cargo bench --bench api_load -- --runs {runs} --seconds {seconds} --write docs/benchmarks.md"
         );
         let mut text = format!(
             "- Machine: {machine}\n\
