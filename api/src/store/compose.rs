@@ -55,6 +55,8 @@ macro_rules! compose_store {
                 $store, accounts, audit, calendar, catalogue, complaints, jobs, outbox, reports,
                 requests, sessions, zone,
             };
+            use std::collections::HashMap;
+
             use crate::audit::{AuditAction, AuditActor, AuditEntry, AuditEvent};
             use crate::model::{
                 Actor, Agency, AgencyId, DnsAttempt, DriftFinding, DriftRun, Job,
@@ -483,8 +485,15 @@ macro_rules! compose_store {
                     .collect();
                 requests::apply_changes(&mut tx, &changes, now).await?;
                 audited.extend(changes.iter().map(|c| (c.request_id, change_event(c))));
-                for &(id, _) in members {
-                    let request = requests::fetch_written(&mut tx, id).await?;
+                let ids: Vec<RequestId> = members.iter().map(|&(id, _)| id).collect();
+                let mut written: HashMap<RequestId, SubdomainRequest> = requests::fetch_many(&mut tx, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.id, r))
+                    .collect();
+                for id in ids {
+                    // Just moved to active in this transaction: it is there.
+                    let request = written.remove(&id).ok_or(StoreError::NotFound("request"))?;
                     catalogue::apply(&mut *tx, &request, now).await?;
                     zone::version_from_request(&mut tx, &request, now).await?;
                     activated.push(request);
@@ -649,15 +658,25 @@ macro_rules! compose_store {
                     .collect();
                 jobs::check_fences(&mut tx, &fences).await?;
                 let mut verifying_now = Vec::with_capacity(fences.len());
+                let ends: Vec<(i64, jobs::AttemptEnd)> = results
+                    .iter()
+                    .map(|result| {
+                        let end = jobs::AttemptEnd {
+                            outcome: result.outcome,
+                            rcode: result.rcode.as_deref(),
+                            detail: result.detail.as_deref(),
+                            serial_after: result.serial_after,
+                        };
+                        (result.attempt_id, end)
+                    })
+                    .collect();
+                jobs::finish_attempts(&mut tx, &ends, now).await?;
+                let ids: Vec<i64> = results.iter().map(|r| r.attempt_id).collect();
+                let starts = jobs::attempt_starts(&mut tx, &ids).await?;
                 for result in results {
-                    let end = jobs::AttemptEnd {
-                        outcome: result.outcome,
-                        rcode: result.rcode.as_deref(),
-                        detail: result.detail.as_deref(),
-                        serial_after: result.serial_after,
-                    };
-                    jobs::finish_attempt(&mut *tx, result.attempt_id, end, now).await?;
-                    let row = jobs::attempt(&mut *tx, result.attempt_id).await?;
+                    let row = starts
+                        .get(&result.attempt_id)
+                        .ok_or(StoreError::NotFound("attempt"))?;
                     let event = AuditEvent::new(AuditAction::DnsUpdateAnswered, AuditActor::System)
                         .with_detail(json!({
                             "attempt": result.attempt_id,
@@ -693,6 +712,24 @@ macro_rules! compose_store {
 
             async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>> {
                 jobs::attempts(&self.pool, request_id).await
+            }
+
+            async fn requests_with_attempts(
+                &self,
+                ids: &[RequestId],
+            ) -> StoreResult<Vec<(SubdomainRequest, Vec<DnsAttempt>)>> {
+                // One snapshot: a request and its attempts as they stood together.
+                let mut tx = self.begin_read().await?;
+                let requests = requests::fetch_many(&mut tx, ids).await?;
+                let mut attempts = jobs::attempts_of(&mut tx, ids).await?;
+                tx.commit().await?;
+                Ok(requests
+                    .into_iter()
+                    .map(|r| {
+                        let of = attempts.remove(&r.id).unwrap_or_default();
+                        (r, of)
+                    })
+                    .collect())
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(requests = checks.len()))]

@@ -799,6 +799,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     }
     /// Oldest first.
     async fn attempts(&self, request_id: RequestId) -> StoreResult<Vec<DnsAttempt>>;
+    /// The requests of `ids` that exist, each with its attempts (oldest
+    /// first), read together: what the worker looks at before it batches
+    /// claimed jobs.
+    async fn requests_with_attempts(
+        &self,
+        ids: &[RequestId],
+    ) -> StoreResult<Vec<(SubdomainRequest, Vec<DnsAttempt>)>>;
     /// Stores each request's servers' latest answers (one row per server),
     /// in one transaction; answers that differ from a server's previous
     /// one are audited.

@@ -64,17 +64,19 @@ impl Member {
     }
 }
 
-/// `job` as a batch member when its request is a fresh approval: in
-/// `approved`, with no earlier UPDATE that may have been applied, and no
-/// delegated servers to ask. None leaves the job to the one-request path.
-pub(super) async fn member(app: &App, job: &Job) -> Result<Option<Member>, StepError> {
-    let Some(request) = app.store.request(job.request_id).await? else {
-        return Ok(None);
-    };
+/// `job` as a batch member when its request (read with its attempts, for
+/// every claimed job at once) is a fresh approval: in `approved`, with no
+/// earlier UPDATE that may have been applied, and no delegated servers to
+/// ask. None leaves the job to the one-request path.
+pub(super) fn member(
+    app: &App,
+    job: &Job,
+    request: SubdomainRequest,
+    attempts: Vec<DnsAttempt>,
+) -> Result<Option<Member>, StepError> {
     if request.state != RequestState::Approved {
         return Ok(None);
     }
-    let attempts = app.store.attempts(request.id).await?;
     if maybe_applied(&attempts) {
         return Ok(None);
     }

@@ -8,7 +8,7 @@
 //! is sent again. So a request reaches `active` exactly once whatever
 //! happens between approval and activation.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +30,8 @@ use crate::calendar::format_wib;
 use crate::confirmation::{self, ConfirmationLetter, IssuingUnit};
 use crate::error::ServiceError;
 use crate::model::{
-    Actor, Agency, AttemptOutcome, DnsAttempt, Job, MailAttachment, RequestKind, RequestState,
-    ServerCheck, SubdomainRequest,
+    Actor, Agency, AttemptOutcome, DnsAttempt, Job, MailAttachment, RequestId, RequestKind,
+    RequestState, ServerCheck, SubdomainRequest,
 };
 use crate::service::{RequestPlan, plan_of};
 use crate::store::{JobEffect, JobFence, NewMail, StateChange, StoreError};
@@ -115,8 +115,22 @@ async fn work(app: &App, jobs: Vec<Job>, letters: &mut Letters) {
         }
         return;
     }
+    let ids: Vec<RequestId> = jobs.iter().map(|j| j.request_id).collect();
+    let mut read: HashMap<RequestId, (SubdomainRequest, Vec<DnsAttempt>)> =
+        match app.store.requests_with_attempts(&ids).await {
+            Ok(rows) => rows.into_iter().map(|(r, a)| (r.id, (r, a))).collect(),
+            Err(e) => {
+                // Each job then reads its own on the one-request path.
+                tracing::warn!(error = %e, "cannot read the claimed requests together");
+                HashMap::new()
+            }
+        };
     for job in jobs {
-        match batch::member(app, &job).await {
+        let Some((request, attempts)) = read.remove(&job.request_id) else {
+            apart.push(job);
+            continue;
+        };
+        match batch::member(app, &job, request, attempts) {
             Ok(Some(member)) => members.push(member),
             Ok(None) => apart.push(job),
             Err(e) => step_failed(app, &job, &e).await,

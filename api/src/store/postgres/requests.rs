@@ -52,6 +52,23 @@ pub(super) async fn fetch(
     row.map(SubdomainRequest::try_from).transpose()
 }
 
+/// The requests of `ids` that exist, by id.
+pub(super) async fn fetch_many(
+    conn: &mut PgConnection,
+    ids: &[RequestId],
+) -> StoreResult<Vec<SubdomainRequest>> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<RequestRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM requests WHERE id = ANY($1) ORDER BY id"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(SubdomainRequest::try_from).collect()
+}
+
 /// [`fetch`] for a request the caller has just written.
 pub(super) async fn fetch_written(
     conn: &mut PgConnection,

@@ -113,6 +113,7 @@ pub(in crate::store) struct NewAttempt<'a> {
 }
 
 /// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::store) struct AttemptEnd<'a> {
     pub(in crate::store) outcome: AttemptOutcome,
     pub(in crate::store) rcode: Option<&'a str>,
@@ -143,6 +144,21 @@ pub(in crate::store) fn attempt_start(
         serial_before,
         started_at_ms,
     })
+}
+
+/// `ends` in sets that one UPDATE can record: the same end. Each set:
+/// its end, and the attempts' ids.
+pub(in crate::store) fn alike_ends<'e>(
+    ends: &'e [(i64, AttemptEnd<'e>)],
+) -> Vec<(&'e AttemptEnd<'e>, Vec<i64>)> {
+    let mut sets: Vec<(&AttemptEnd, Vec<i64>)> = Vec::new();
+    for (id, end) in ends {
+        match sets.iter_mut().find(|(e, _)| *e == end) {
+            Some((_, ids)) => ids.push(*id),
+            None => sets.push((end, vec![*id])),
+        }
+    }
+    sets
 }
 
 /// A row of `server_checks`.

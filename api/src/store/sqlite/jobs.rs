@@ -14,8 +14,8 @@ use sqlx::{SqliteConnection, SqliteExecutor};
 
 use crate::model::{DnsAttempt, Job, RequestId, ServerCheck};
 use crate::store::rows::jobs::{
-    AttemptRow, CheckRow, JobRow, RequestCheckRow, all_held, attempt_columns, attempt_start,
-    checks_by_request, fenced, lease_ms, upsert_checks,
+    AttemptRow, CheckRow, JobRow, RequestCheckRow, alike_ends, all_held, attempt_columns,
+    attempt_start, checks_by_request, fenced, lease_ms, upsert_checks,
 };
 // The attempt types the composed methods name through this module.
 pub(super) use crate::store::rows::jobs::{AttemptEnd, AttemptStart, NewAttempt};
@@ -180,40 +180,86 @@ pub(super) async fn insert_attempts(
     crate::store::rows::jobs::insert_attempts::<sqlx::Sqlite>(conn, attempts, now_ms).await
 }
 
-pub(super) async fn finish_attempt(
-    ex: impl SqliteExecutor<'_>,
-    id: i64,
-    end: AttemptEnd<'_>,
+/// The attempts of each of `requests`, oldest first.
+pub(super) async fn attempts_of(
+    conn: &mut SqliteConnection,
+    requests: &[RequestId],
+) -> StoreResult<HashMap<RequestId, Vec<DnsAttempt>>> {
+    let ids: Vec<i64> = requests.iter().map(|r| r.0).collect();
+    let rows: Vec<AttemptRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        attempt_columns!(),
+        " FROM dns_attempts WHERE request_id IN (SELECT value FROM json_each(?)) ORDER BY request_id, id"
+    ))
+    .bind(serde_json::json!(ids).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_request: HashMap<RequestId, Vec<DnsAttempt>> = HashMap::new();
+    for row in rows {
+        let attempt = DnsAttempt::try_from(row)?;
+        by_request
+            .entry(attempt.request_id)
+            .or_default()
+            .push(attempt);
+    }
+    Ok(by_request)
+}
+
+/// Records how a batch's attempts ended, one UPDATE for each set of
+/// alike ends.
+pub(super) async fn finish_attempts(
+    conn: &mut SqliteConnection,
+    ends: &[(i64, AttemptEnd<'_>)],
     now_ms: i64,
 ) -> StoreResult<()> {
-    let changed = sqlx::query(
-        "UPDATE dns_attempts SET outcome = ?, rcode = ?, detail = ?, serial_after = ?, finished_at = ?
-         WHERE id = ?",
-    )
-    .bind(end.outcome.as_str())
-    .bind(end.rcode)
-    .bind(end.detail)
-    .bind(end.serial_after.map(i64::from))
-    .bind(now_ms)
-    .bind(id)
-    .execute(ex)
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::NotFound("attempt"));
+    for (end, ids) in alike_ends(ends) {
+        let changed = sqlx::query(
+            "UPDATE dns_attempts SET outcome = ?1, rcode = ?2, detail = ?3, serial_after = ?4,
+                 finished_at = ?5
+             WHERE id IN (SELECT value FROM json_each(?6))",
+        )
+        .bind(end.outcome.as_str())
+        .bind(end.rcode)
+        .bind(end.detail)
+        .bind(end.serial_after.map(i64::from))
+        .bind(now_ms)
+        .bind(serde_json::json!(ids).to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if changed != ids.len() as u64 {
+            return Err(StoreError::NotFound("attempt"));
+        }
     }
     Ok(())
 }
 
-pub(super) async fn attempt(ex: impl SqliteExecutor<'_>, id: i64) -> StoreResult<AttemptStart> {
-    let row: Option<(i64, String, String, Option<i64>, i64)> = sqlx::query_as(
-        "SELECT request_id, server, key_name, serial_before, started_at FROM dns_attempts
-         WHERE id = ?",
+/// The starts of the attempts `ids`, by id.
+pub(super) async fn attempt_starts(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, AttemptStart>> {
+    let rows: Vec<(i64, i64, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT id, request_id, server, key_name, serial_before, started_at FROM dns_attempts
+         WHERE id IN (SELECT value FROM json_each(?))",
     )
-    .bind(id)
-    .fetch_optional(ex)
+    .bind(serde_json::json!(ids).to_string())
+    .fetch_all(&mut *conn)
     .await?;
-    attempt_start(row)
+    rows.into_iter()
+        .map(
+            |(id, request_id, server, key_name, serial_before, started_at)| {
+                let start = attempt_start(Some((
+                    request_id,
+                    server,
+                    key_name,
+                    serial_before,
+                    started_at,
+                )))?;
+                Ok((id, start))
+            },
+        )
+        .collect()
 }
 
 /// A request's attempts, oldest first.
