@@ -286,10 +286,12 @@ async fn load_zone_inner(
     Ok(handler)
 }
 
-/// Binds UDP, then TCP on the same port. With port 0 the TCP side may find
-/// the port the UDP side picked taken, so a few ports are tried; with a
-/// fixed port the first failure is the answer.
-async fn bind(listen: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), EmbeddedError> {
+/// Binds UDP, then TCP on the same port, as a DNS server listens. With
+/// port 0 the TCP side may find the port the UDP side picked taken, so a
+/// few ports are tried; with a fixed port the first failure is the answer.
+pub async fn bind(
+    listen: SocketAddr,
+) -> Result<(UdpSocket, TcpListener, SocketAddr), EmbeddedError> {
     let attempts = if listen.port() == 0 {
         FREE_PORT_ATTEMPTS
     } else {

@@ -22,7 +22,7 @@ use provisioner::client::{query, send_update, soa_serial};
 use provisioner::error::{QueryError, TsigFailure, UpdateError};
 use provisioner::tsig::{FUDGE, TsigAlgorithm, TsigKey, TsigSecret};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -86,9 +86,10 @@ impl TestServer {
         let mut catalog = Catalog::new();
         let handler: Arc<dyn ZoneHandler> = Arc::new(handler);
         catalog.upsert(LowerName::from(&zone()), vec![handler]);
-        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-        let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).await.unwrap();
+        // UDP and TCP on one port, another one if TCP finds it taken.
+        let (udp, tcp, addr) = provisioner::embedded::bind((Ipv4Addr::LOCALHOST, 0).into())
+            .await
+            .unwrap();
         let mut server = Server::new(catalog);
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 65_535);
