@@ -232,6 +232,18 @@ impl Provisioned {
              FROM request_transitions t WHERE t.request_id > {after_id}"
         ));
         let ms: f64 = span[0].parse().unwrap();
+        // Where the time went: the first move to provisioning, then the
+        // last move to verifying (every UPDATE answered) and the last
+        // active (every server verified), in ms from the first.
+        let phases = self.site.column(&format!(
+            "SELECT ((SELECT MAX(at) FROM request_transitions WHERE request_id > {after_id} AND to_state = 'verifying')
+                  - (SELECT MIN(at) FROM request_transitions WHERE request_id > {after_id} AND to_state = 'provisioning'))
+                  || ' ms to the last UPDATE answered, '
+                  || ((SELECT MAX(at) FROM request_transitions WHERE request_id > {after_id} AND to_state = 'active')
+                  - (SELECT MAX(at) FROM request_transitions WHERE request_id > {after_id} AND to_state = 'verifying'))
+                  || ' ms more to the last verified'"
+        ));
+        println!("  ({})", phases.join(""));
         (Duration::from_secs_f64((ms + 1.0) / 1000.0), worker)
     }
 
