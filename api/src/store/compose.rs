@@ -494,10 +494,10 @@ macro_rules! compose_store {
                 for id in ids {
                     // Just moved to active in this transaction: it is there.
                     let request = written.remove(&id).ok_or(StoreError::NotFound("request"))?;
-                    catalogue::apply(&mut *tx, &request, now).await?;
-                    zone::version_from_request(&mut tx, &request, now).await?;
                     activated.push(request);
                 }
+                catalogue::apply_many(&mut tx, &activated, now).await?;
+                zone::versions_from_requests(&mut tx, &activated, now).await?;
                 // A batch's entries are chained in memory and written at once.
                 audit::append_for_requests(&mut tx, audited, now).await?;
                 tx.commit().await?;

@@ -1,6 +1,7 @@
 //! The catalogue of granted names in PostgreSQL, and who claims names
 //! near a requested one.
 
+use crate::store::rows::catalogue::upsert_entries;
 use sqlx::{PgConnection, PgExecutor};
 
 use super::requests::{json_text, open_states};
@@ -108,36 +109,22 @@ pub(super) async fn insert_imported(
     Ok(inserted == 1)
 }
 
-/// Writes what an activated request leaves in the catalogue: its records
-/// for a creation or change, nothing for a removal.
-pub(super) async fn apply(
-    ex: impl PgExecutor<'_>,
-    request: &SubdomainRequest,
+/// Applies a batch's activated `requests` to the catalogue: one upsert of
+/// the names created or changed, one delete of those removed.
+pub(super) async fn apply_many(
+    conn: &mut PgConnection,
+    requests: &[SubdomainRequest],
     now_ms: i64,
 ) -> StoreResult<()> {
-    match request.kind {
-        RequestKind::Create | RequestKind::Change => {
-            sqlx::query(
-                "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (name) DO UPDATE SET agency_id = excluded.agency_id,
-                     records = excluded.records, request_id = excluded.request_id,
-                     updated_at = excluded.updated_at",
-            )
-            .bind(&request.name)
-            .bind(request.agency_id.0)
-            .bind(json_text(&request.records)?)
-            .bind(request.id.0)
-            .bind(now_ms)
-            .execute(ex)
+    let (removed, kept): (Vec<&SubdomainRequest>, Vec<&SubdomainRequest>) =
+        requests.iter().partition(|r| r.kind == RequestKind::Remove);
+    upsert_entries::<sqlx::Postgres>(conn, &kept, now_ms).await?;
+    if !removed.is_empty() {
+        let names: Vec<String> = removed.iter().map(|r| r.name.clone()).collect();
+        sqlx::query("DELETE FROM subdomains WHERE name = ANY($1)")
+            .bind(&names)
+            .execute(&mut *conn)
             .await?;
-        }
-        RequestKind::Remove => {
-            sqlx::query("DELETE FROM subdomains WHERE name = $1")
-                .bind(&request.name)
-                .execute(ex)
-                .await?;
-        }
     }
     Ok(())
 }

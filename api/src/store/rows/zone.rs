@@ -1,6 +1,8 @@
 //! The rows of `name_versions`, `drift_findings` and `drift_runs`, and the
 //! audit entries of drift.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use crate::audit::{AuditAction, AuditActor, AuditEvent};
@@ -236,4 +238,60 @@ pub(in crate::store) fn restored_event(
 ) -> AuditEvent {
     AuditEvent::new(AuditAction::DriftRestored, AuditActor::User(by))
         .with_detail(json!({ "finding": finding.id, "request_id": request_id.0, "note": note }))
+}
+
+/// Rows per INSERT of versions: eight values each.
+const VERSIONS_PER_INSERT: usize = 500;
+
+/// Writes `versions` at `now_ms`, a batch's activations at once.
+pub(in crate::store) async fn insert_versions<DB>(
+    conn: &mut DB::Connection,
+    versions: &[NewVersion<'_>],
+    now_ms: i64,
+) -> StoreResult<()>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for chunk in versions.chunks(VERSIONS_PER_INSERT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for version in chunk {
+            let records = serde_json::to_string(version.records)
+                .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+            rows.push((version, records));
+        }
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO name_versions (name, agency_id, records, source, request_id, \
+             approved_by, serial, at) ",
+        );
+        insert.push_values(rows, |mut row, (version, records)| {
+            row.push_bind(version.name.to_owned())
+                .push_bind(version.agency_id.map(|a| a.0))
+                .push_bind(records)
+                .push_bind(version.source.as_str().to_owned())
+                .push_bind(version.request_id.map(|r| r.0))
+                .push_bind(version.approved_by.map(|u| u.0))
+                .push_bind(version.serial.map(i64::from))
+                .push_bind(now_ms);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The reviewer who approved each request, from its transitions (the last
+/// approval), by request.
+pub(in crate::store) fn approvers(rows: Vec<(i64, Option<i64>)>) -> HashMap<i64, UserId> {
+    let mut by_request = HashMap::new();
+    for (request_id, actor) in rows {
+        match actor {
+            Some(actor) => by_request.insert(request_id, UserId(actor)),
+            None => by_request.remove(&request_id),
+        };
+    }
+    by_request
 }

@@ -1,6 +1,7 @@
 //! The catalogue of granted names in SQLite, and who claims names near a
 //! requested one.
 
+use crate::store::rows::catalogue::upsert_entries;
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -104,36 +105,22 @@ pub(super) async fn insert_imported(
     Ok(inserted == 1)
 }
 
-/// Writes what an activated request leaves in the catalogue: its records
-/// for a creation or change, nothing for a removal.
-pub(super) async fn apply(
-    ex: impl SqliteExecutor<'_>,
-    request: &SubdomainRequest,
+/// Applies a batch's activated `requests` to the catalogue: one upsert of
+/// the names created or changed, one delete of those removed.
+pub(super) async fn apply_many(
+    conn: &mut SqliteConnection,
+    requests: &[SubdomainRequest],
     now_ms: i64,
 ) -> StoreResult<()> {
-    match request.kind {
-        RequestKind::Create | RequestKind::Change => {
-            sqlx::query(
-                "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
-                 VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (name) DO UPDATE SET agency_id = excluded.agency_id,
-                     records = excluded.records, request_id = excluded.request_id,
-                     updated_at = excluded.updated_at",
-            )
-            .bind(&request.name)
-            .bind(request.agency_id.0)
-            .bind(Json(&request.records))
-            .bind(request.id.0)
-            .bind(now_ms)
-            .execute(ex)
+    let (removed, kept): (Vec<&SubdomainRequest>, Vec<&SubdomainRequest>) =
+        requests.iter().partition(|r| r.kind == RequestKind::Remove);
+    upsert_entries::<sqlx::Sqlite>(conn, &kept, now_ms).await?;
+    if !removed.is_empty() {
+        let names: Vec<String> = removed.iter().map(|r| r.name.clone()).collect();
+        sqlx::query("DELETE FROM subdomains WHERE name IN (SELECT value FROM json_each(?))")
+            .bind(serde_json::json!(names).to_string())
+            .execute(&mut *conn)
             .await?;
-        }
-        RequestKind::Remove => {
-            sqlx::query("DELETE FROM subdomains WHERE name = ?")
-                .bind(&request.name)
-                .execute(ex)
-                .await?;
-        }
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Zone history and drift in SQLite: name versions written with the
 //! change that makes them, drift findings kept one open per fingerprint.
 
+use crate::store::rows::zone::{approvers, insert_versions};
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -14,22 +15,28 @@ use crate::store::rows::zone::{
 };
 use crate::store::{ImportedName, NewFinding, StoreError, StoreResult};
 
-/// Writes the version an activated request made.
-pub(super) async fn version_from_request(
+/// The versions a batch's activated `requests` made, each approved by its
+/// reviewer: the approvers read together, the versions written in one
+/// statement.
+pub(super) async fn versions_from_requests(
     conn: &mut SqliteConnection,
-    request: &SubdomainRequest,
+    requests: &[SubdomainRequest],
     now_ms: i64,
 ) -> StoreResult<()> {
-    let approver: Option<i64> = sqlx::query_scalar(
-        "SELECT actor_id FROM request_transitions
-         WHERE request_id = ? AND to_state = 'approved' ORDER BY id DESC LIMIT 1",
+    let ids: Vec<i64> = requests.iter().map(|r| r.id.0).collect();
+    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT request_id, actor_id FROM request_transitions
+         WHERE request_id IN (SELECT value FROM json_each(?)) AND to_state = 'approved' ORDER BY id",
     )
-    .bind(request.id.0)
-    .fetch_optional(&mut *conn)
-    .await?
-    .flatten();
-    let version = NewVersion::from_request(request, approver.map(UserId));
-    insert_version(conn, &version, now_ms).await
+    .bind(serde_json::json!(ids).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let approvers = approvers(rows);
+    let versions: Vec<NewVersion> = requests
+        .iter()
+        .map(|r| NewVersion::from_request(r, approvers.get(&r.id.0).copied()))
+        .collect();
+    insert_versions::<sqlx::Sqlite>(conn, &versions, now_ms).await
 }
 
 /// Writes the first version of a name imported from the zone at `serial`.
