@@ -17,6 +17,7 @@ pub(super) mod catalogue;
 pub(super) mod complaints;
 pub(super) mod jobs;
 pub(super) mod listing;
+pub(super) mod many;
 pub(super) mod outbox;
 pub(super) mod reports;
 pub(super) mod requests;

@@ -8,9 +8,11 @@ use sqlx::{PgConnection, PgExecutor};
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::model::{AgencyId, RequestId};
 use crate::store::rows::audit::{
-    Appending, AuditRow, actor_text, actor_user, audit_columns, chain, head_or_genesis, insert,
+    Appending, AuditRow, INSERT_ENTRIES, actor_text, actor_user, audit_columns, chain, entry_rows,
+    head_or_genesis,
 };
 use crate::store::rows::listing::{self, Dialect};
+use crate::store::rows::many;
 use crate::store::rows::page;
 use crate::store::{AuditFilter, Page, StoreError, StoreResult};
 
@@ -58,7 +60,7 @@ pub(super) async fn append_many(
         });
     }
     let entries = chain(head, appending, now_ms)?;
-    insert::<sqlx::Postgres>(conn, &entries, now_ms).await?;
+    many::insert::<sqlx::Postgres>(conn, INSERT_ENTRIES, &entry_rows(&entries, now_ms), "").await?;
     Ok(entries.into_iter().map(|(entry, _)| entry).collect())
 }
 

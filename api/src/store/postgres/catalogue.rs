@@ -1,7 +1,8 @@
 //! The catalogue of granted names in PostgreSQL, and who claims names
 //! near a requested one.
 
-use crate::store::rows::catalogue::upsert_entries;
+use crate::store::rows::catalogue::{UPSERT_SUBDOMAINS, subdomain_rows};
+use crate::store::rows::many;
 use sqlx::{PgConnection, PgExecutor};
 
 use super::requests::{json_text, open_states};
@@ -118,7 +119,8 @@ pub(super) async fn apply_many(
 ) -> StoreResult<()> {
     let (removed, kept): (Vec<&SubdomainRequest>, Vec<&SubdomainRequest>) =
         requests.iter().partition(|r| r.kind == RequestKind::Remove);
-    upsert_entries::<sqlx::Postgres>(conn, &kept, now_ms).await?;
+    let (into, conflict) = UPSERT_SUBDOMAINS;
+    many::insert::<sqlx::Postgres>(conn, into, &subdomain_rows(&kept, now_ms)?, conflict).await?;
     if !removed.is_empty() {
         let names: Vec<String> = removed.iter().map(|r| r.name.clone()).collect();
         sqlx::query("DELETE FROM subdomains WHERE name = ANY($1)")

@@ -20,9 +20,11 @@ use sqlx::{PgConnection, PgExecutor};
 
 use crate::model::{DnsAttempt, Job, RequestId, ServerCheck};
 use crate::store::rows::jobs::{
-    AttemptRow, CheckRow, JobRow, RequestCheckRow, alike_ends, all_held, attempt_columns,
-    attempt_start, checks_by_request, fenced, lease_ms, upsert_checks,
+    AttemptRow, CheckRow, INSERT_ATTEMPTS, JobRow, RequestCheckRow, UPSERT_CHECKS, alike_ends,
+    all_held, attempt_columns, attempt_ids, attempt_rows, attempt_start, check_rows,
+    checks_by_request, fenced, lease_ms,
 };
+use crate::store::rows::many;
 // The attempt types the composed methods name through this module.
 pub(super) use crate::store::rows::jobs::{AttemptEnd, AttemptStart, NewAttempt};
 use crate::store::{JobEffect, JobFence, StoreError, StoreResult};
@@ -190,7 +192,11 @@ pub(super) async fn insert_attempts(
     attempts: &[NewAttempt<'_>],
     now_ms: i64,
 ) -> StoreResult<Vec<i64>> {
-    crate::store::rows::jobs::insert_attempts::<sqlx::Postgres>(conn, attempts, now_ms).await
+    let (into, returning) = INSERT_ATTEMPTS;
+    let rows = attempt_rows(attempts, now_ms)?;
+    let returned =
+        many::insert_returning::<sqlx::Postgres, (i64, i64)>(conn, into, &rows, returning).await?;
+    attempt_ids(attempts, returned)
 }
 
 /// The attempts of each of `requests`, oldest first.
@@ -296,7 +302,8 @@ pub(super) async fn record_checks_many(
     conn: &mut PgConnection,
     checks: &[(RequestId, Vec<ServerCheck>)],
 ) -> StoreResult<()> {
-    upsert_checks::<sqlx::Postgres>(conn, checks).await
+    let (into, conflict) = UPSERT_CHECKS;
+    many::insert::<sqlx::Postgres>(conn, into, &check_rows(checks)?, conflict).await
 }
 
 /// The latest answers of each of `requests`, by server.

@@ -13,10 +13,11 @@ use super::jobs;
 use crate::model::{Actor, Letter, RequestId, RequestState, SubdomainRequest, Transition};
 use crate::store::codec::{date_text, db_error, to_ms};
 use crate::store::rows::listing::{self, Dialect};
+use crate::store::rows::many;
 use crate::store::rows::page;
 use crate::store::rows::requests::{
-    RequestRow, TransitionRow, alike, check_transition, insert_transitions, miss, paused_ms,
-    reference, request_columns,
+    INSERT_TRANSITIONS, RequestRow, TransitionRow, alike, check_transition, miss, paused_ms,
+    reference, request_columns, transition_rows,
 };
 use crate::store::{
     NewRequest, Page, RequestFilter, RequestRevision, StateChange, StoreError, StoreResult,
@@ -252,7 +253,13 @@ pub(super) async fn apply_changes(
             return Err(explain_miss(conn, id, change.from, change.expected_version).await);
         }
     }
-    insert_transitions::<sqlx::Postgres>(conn, changes, now_ms).await
+    many::insert::<sqlx::Postgres>(
+        conn,
+        INSERT_TRANSITIONS,
+        &transition_rows(changes, now_ms),
+        "",
+    )
+    .await
 }
 
 /// Records the letter of a request still with its agency

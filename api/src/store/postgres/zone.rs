@@ -1,7 +1,8 @@
 //! Zone history and drift in PostgreSQL: name versions written with the
 //! change that makes them, drift findings kept one open per fingerprint.
 
-use crate::store::rows::zone::{approvers, insert_versions};
+use crate::store::rows::many;
+use crate::store::rows::zone::{INSERT_VERSIONS, approvers, version_rows};
 use sqlx::{PgConnection, PgExecutor};
 
 use super::audit;
@@ -35,7 +36,8 @@ pub(super) async fn versions_from_requests(
         .iter()
         .map(|r| NewVersion::from_request(r, approvers.get(&r.id.0).copied()))
         .collect();
-    insert_versions::<sqlx::Postgres>(conn, &versions, now_ms).await
+    many::insert::<sqlx::Postgres>(conn, INSERT_VERSIONS, &version_rows(&versions, now_ms)?, "")
+        .await
 }
 
 /// Writes the first version of a name imported from the zone at `serial`.

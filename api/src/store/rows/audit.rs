@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::audit::{AuditActor, AuditEntry, AuditEvent, GENESIS, chain_hash};
 use crate::store::codec::{from_ms, parse_json};
+use crate::store::rows::many::Bind;
 use crate::store::{StoreError, StoreResult};
 
 /// A row of `audit_log`.
@@ -129,46 +130,36 @@ pub(in crate::store) fn chain(
     Ok(entries)
 }
 
-/// Rows per INSERT of entries: twelve values each, well under either
-/// database's limit on a statement's parameters.
-const ROWS_PER_INSERT: usize = 500;
+/// The statement that writes entries ([`entry_rows`]).
+pub(in crate::store) const INSERT_ENTRIES: &str = "INSERT INTO audit_log (seq, at, action, actor, \
+     actor_user_id, agency_id, name, name_rev, request_id, detail, prev_hash, hash) ";
 
-/// Inserts `entries` (each with its actor's user id) at `now_ms`, a few
-/// hundred rows a statement.
-pub(in crate::store) async fn insert<DB>(
-    conn: &mut DB::Connection,
+/// The rows of `entries` (each with its actor's user id) at `now_ms`.
+pub(in crate::store) fn entry_rows(
     entries: &[(AuditEntry, Option<i64>)],
     now_ms: i64,
-) -> StoreResult<()>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    for rows in entries.chunks(ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<DB>::new(
-            "INSERT INTO audit_log (seq, at, action, actor, actor_user_id, agency_id, name, \
-             name_rev, request_id, detail, prev_hash, hash) ",
-        );
-        insert.push_values(rows, |mut row, (entry, actor_user_id)| {
-            row.push_bind(entry.seq)
-                .push_bind(now_ms)
-                .push_bind(entry.action.clone())
-                .push_bind(entry.actor.clone())
-                .push_bind(*actor_user_id)
-                .push_bind(entry.agency_id)
-                .push_bind(entry.name.clone())
-                .push_bind(entry.name.as_deref().map(super::listing::reverse_name))
-                .push_bind(entry.request_id)
-                .push_bind(crate::audit::canonical_json(&entry.detail))
-                .push_bind(entry.prev_hash.clone())
-                .push_bind(entry.hash.clone());
-        });
-        insert.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+) -> Vec<Vec<Bind>> {
+    entries
+        .iter()
+        .map(|(entry, actor_user_id)| {
+            vec![
+                entry.seq.into(),
+                now_ms.into(),
+                entry.action.clone().into(),
+                entry.actor.clone().into(),
+                (*actor_user_id).into(),
+                entry.agency_id.into(),
+                entry.name.clone().into(),
+                entry
+                    .name
+                    .as_deref()
+                    .map(super::listing::reverse_name)
+                    .into(),
+                entry.request_id.into(),
+                crate::audit::canonical_json(&entry.detail).into(),
+                entry.prev_hash.clone().into(),
+                entry.hash.clone().into(),
+            ]
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::model::{AgencyId, RequestId, Subdomain, SubdomainRequest};
 use crate::store::codec::{from_ms, parse_json};
+use crate::store::rows::many::{Bind, json};
 use crate::store::{NameClaim, StoreError, StoreResult};
 
 /// The columns of `subdomains` that [`SubdomainRow`] reads.
@@ -48,51 +49,35 @@ pub(in crate::store) fn name_claims(rows: Vec<(String, Option<i64>)>) -> Vec<Nam
         .collect()
 }
 
-/// Rows per INSERT of catalogue entries: five values each.
-const ENTRIES_PER_INSERT: usize = 1_000;
+/// The statement that writes catalogue entries ([`subdomain_rows`]), and
+/// its conflict clause.
+pub(in crate::store) const UPSERT_SUBDOMAINS: (&str, &str) = (
+    "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at) ",
+    " ON CONFLICT (name) DO UPDATE SET agency_id = excluded.agency_id, \
+     records = excluded.records, request_id = excluded.request_id, \
+     updated_at = excluded.updated_at",
+);
 
-/// Writes the catalogue entries of a batch's activated `requests` that
-/// create or change a name (one upsert); removals are the caller's.
-pub(in crate::store) async fn upsert_entries<DB>(
-    conn: &mut DB::Connection,
+/// The catalogue entries of activated `requests` that create or change a
+/// name, one per name (the last: an upsert may not touch a row twice).
+pub(in crate::store) fn subdomain_rows(
     requests: &[&SubdomainRequest],
     now_ms: i64,
-) -> StoreResult<()>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    // One row per name (an upsert may not touch a row twice): the last.
+) -> StoreResult<Vec<Vec<Bind>>> {
     let mut latest: HashMap<&str, &SubdomainRequest> = HashMap::new();
     for request in requests {
         latest.insert(request.name.as_str(), request);
     }
-    let mut rows = Vec::with_capacity(latest.len());
-    for request in latest.into_values() {
-        let records = serde_json::to_string(&request.records)
-            .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
-        rows.push((request, records));
-    }
-    for chunk in rows.chunks(ENTRIES_PER_INSERT) {
-        let mut upsert = sqlx::QueryBuilder::<DB>::new(
-            "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at) ",
-        );
-        upsert.push_values(chunk, |mut row, (request, records)| {
-            row.push_bind(request.name.clone())
-                .push_bind(request.agency_id.0)
-                .push_bind(records.clone())
-                .push_bind(request.id.0)
-                .push_bind(now_ms);
-        });
-        upsert.push(
-            " ON CONFLICT (name) DO UPDATE SET agency_id = excluded.agency_id, \
-             records = excluded.records, request_id = excluded.request_id, \
-             updated_at = excluded.updated_at",
-        );
-        upsert.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    latest
+        .into_values()
+        .map(|request| {
+            Ok(vec![
+                request.name.clone().into(),
+                request.agency_id.0.into(),
+                json(&request.records)?,
+                request.id.0.into(),
+                now_ms.into(),
+            ])
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::model::{AttemptOutcome, DnsAttempt, Job, JobId, RequestId, ServerCheck};
 use crate::store::codec::{corrupt, from_ms, from_ms_opt, parse_json, parse_serial, to_ms};
+use crate::store::rows::many::{Bind, json};
 use crate::store::{JobFence, StoreError, StoreResult};
 
 /// A claimed row of `jobs`.
@@ -206,110 +207,76 @@ pub(in crate::store) fn checks_by_request(
     Ok(by_request)
 }
 
-/// Rows per INSERT of answers: five values each.
-const CHECKS_PER_INSERT: usize = 1_000;
+/// The statement that replaces servers' answers ([`check_rows`]), and its
+/// conflict clause.
+pub(in crate::store) const UPSERT_CHECKS: (&str, &str) = (
+    "INSERT INTO server_checks (request_id, server, report, matches, checked_at) ",
+    " ON CONFLICT (request_id, server) DO UPDATE SET report = excluded.report, \
+     matches = excluded.matches, checked_at = excluded.checked_at",
+);
 
-/// Replaces each request's latest answer of each server in `checks`, a
-/// batch's at once. A request and server twice in `checks` keep the last.
-pub(in crate::store) async fn upsert_checks<DB>(
-    conn: &mut DB::Connection,
+/// The rows replacing each request's latest answer of each server in
+/// `checks`. A request and server twice in `checks` keep the last (an
+/// upsert may not touch a row twice).
+pub(in crate::store) fn check_rows(
     checks: &[(RequestId, Vec<ServerCheck>)],
-) -> StoreResult<()>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    // One row per request and server (an upsert may not touch a row twice).
+) -> StoreResult<Vec<Vec<Bind>>> {
     let mut latest: HashMap<(i64, &str), &ServerCheck> = HashMap::new();
     for (request_id, request_checks) in checks {
         for check in request_checks {
             latest.insert((request_id.0, check.server.as_str()), check);
         }
     }
-    let mut rows = Vec::with_capacity(latest.len());
-    for ((request_id, server), check) in latest {
-        let report = serde_json::to_string(&check.report)
-            .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
-        rows.push((
-            request_id,
-            server.to_owned(),
-            report,
-            check.matches,
-            to_ms(check.checked_at),
-        ));
-    }
-    for chunk in rows.chunks(CHECKS_PER_INSERT) {
-        let mut upsert = sqlx::QueryBuilder::<DB>::new(
-            "INSERT INTO server_checks (request_id, server, report, matches, checked_at) ",
-        );
-        upsert.push_values(
-            chunk,
-            |mut row, (request_id, server, report, matches, at)| {
-                row.push_bind(*request_id)
-                    .push_bind(server.clone())
-                    .push_bind(report.clone())
-                    .push_bind(*matches)
-                    .push_bind(*at);
-            },
-        );
-        upsert.push(
-            " ON CONFLICT (request_id, server) DO UPDATE SET report = excluded.report, \
-             matches = excluded.matches, checked_at = excluded.checked_at",
-        );
-        upsert.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    latest
+        .into_iter()
+        .map(|((request_id, server), check)| {
+            Ok(vec![
+                request_id.into(),
+                server.into(),
+                json(&check.report)?,
+                check.matches.into(),
+                to_ms(check.checked_at).into(),
+            ])
+        })
+        .collect()
 }
 
-/// Rows per INSERT of attempts: seven values each.
-const ATTEMPTS_PER_INSERT: usize = 500;
+/// The statement that writes attempts ([`attempt_rows`]), and what it
+/// returns.
+pub(in crate::store) const INSERT_ATTEMPTS: (&str, &str) = (
+    "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, serial_before, \
+     started_at) ",
+    " RETURNING request_id, id",
+);
 
-/// Writes a batch's `attempts` as `sending` at `now_ms`, their jobs'
-/// fences checked by the caller in the same transaction; returns each
-/// attempt's id, in the order of `attempts` (one attempt per request).
-pub(in crate::store) async fn insert_attempts<DB>(
-    conn: &mut DB::Connection,
+/// The rows of a batch's `attempts`, written as `sending` at `now_ms`.
+pub(in crate::store) fn attempt_rows(
     attempts: &[NewAttempt<'_>],
     now_ms: i64,
-) -> StoreResult<Vec<i64>>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64, i64): sqlx::FromRow<'r, DB::Row>,
-{
-    let mut ids: HashMap<i64, i64> = HashMap::with_capacity(attempts.len());
-    for chunk in attempts.chunks(ATTEMPTS_PER_INSERT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for attempt in chunk {
-            let message = serde_json::to_string(attempt.message)
-                .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
-            rows.push((attempt, message));
-        }
-        let mut insert = sqlx::QueryBuilder::<DB>::new(
-            "INSERT INTO dns_attempts (request_id, server, key_name, message, outcome, \
-             serial_before, started_at) ",
-        );
-        insert.push_values(rows, |mut row, (attempt, message)| {
-            row.push_bind(attempt.request_id.0)
-                .push_bind(attempt.server.to_owned())
-                .push_bind(attempt.key_name.to_owned())
-                .push_bind(message)
-                .push_bind(AttemptOutcome::Sending.as_str().to_owned())
-                .push_bind(attempt.serial_before.map(i64::from))
-                .push_bind(now_ms);
-        });
-        insert.push(" RETURNING request_id, id");
-        let inserted: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *conn).await?;
-        ids.extend(inserted);
-    }
+) -> StoreResult<Vec<Vec<Bind>>> {
+    attempts
+        .iter()
+        .map(|attempt| {
+            Ok(vec![
+                attempt.request_id.0.into(),
+                attempt.server.into(),
+                attempt.key_name.into(),
+                json(attempt.message)?,
+                AttemptOutcome::Sending.as_str().into(),
+                attempt.serial_before.map(i64::from).into(),
+                now_ms.into(),
+            ])
+        })
+        .collect()
+}
+
+/// Each of `attempts`' id, in order, from what [`INSERT_ATTEMPTS`]
+/// returned (request and id; one attempt per request).
+pub(in crate::store) fn attempt_ids(
+    attempts: &[NewAttempt<'_>],
+    returned: Vec<(i64, i64)>,
+) -> StoreResult<Vec<i64>> {
+    let ids: HashMap<i64, i64> = returned.into_iter().collect();
     attempts
         .iter()
         .map(|a| {

@@ -7,6 +7,7 @@ use crate::model::{
 use crate::store::codec::{
     corrupt, from_ms, from_ms_opt, parse_date, parse_json, parse_serial, parse_text,
 };
+use crate::store::rows::many::Bind;
 use crate::store::{RequestRevision, StateChange, StoreError, StoreResult};
 
 /// The columns of `requests` that [`RequestRow`] reads, in a macro so
@@ -216,37 +217,23 @@ pub(in crate::store) fn alike(changes: &[StateChange]) -> Vec<(&StateChange, Vec
     sets
 }
 
-/// Rows per INSERT of transitions: six values each.
-const TRANSITIONS_PER_INSERT: usize = 1_000;
+/// The statement that writes transitions ([`transition_rows`]).
+pub(in crate::store) const INSERT_TRANSITIONS: &str =
+    "INSERT INTO request_transitions (request_id, from_state, to_state, actor_id, note, at) ";
 
-/// The transition rows of `changes` at `at_ms`, a batch's at once.
-pub(in crate::store) async fn insert_transitions<DB>(
-    conn: &mut DB::Connection,
-    changes: &[StateChange],
-    at_ms: i64,
-) -> StoreResult<()>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'static str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    for chunk in changes.chunks(TRANSITIONS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<DB>::new(
-            "INSERT INTO request_transitions (request_id, from_state, to_state, actor_id, note, at) ",
-        );
-        insert.push_values(chunk, |mut row, change| {
-            row.push_bind(change.request_id.0)
-                .push_bind(change.from.as_str())
-                .push_bind(change.to.as_str())
-                .push_bind(change.actor.user_id().map(|u| u.0))
-                .push_bind(change.note.clone())
-                .push_bind(at_ms);
-        });
-        insert.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+/// The transition rows of `changes` at `at_ms`.
+pub(in crate::store) fn transition_rows(changes: &[StateChange], at_ms: i64) -> Vec<Vec<Bind>> {
+    changes
+        .iter()
+        .map(|change| {
+            vec![
+                change.request_id.0.into(),
+                change.from.as_str().into(),
+                change.to.as_str().into(),
+                change.actor.user_id().map(|u| u.0).into(),
+                change.note.clone().into(),
+                at_ms.into(),
+            ]
+        })
+        .collect()
 }

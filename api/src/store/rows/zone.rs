@@ -13,6 +13,7 @@ use crate::model::{
     VersionSource,
 };
 use crate::store::codec::{from_ms, from_ms_opt, parse_json, parse_serial, parse_text};
+use crate::store::rows::many::{Bind, json};
 use crate::store::{ImportedName, StoreError, StoreResult};
 
 /// A version of a name to write to `name_versions`.
@@ -240,47 +241,30 @@ pub(in crate::store) fn restored_event(
         .with_detail(json!({ "finding": finding.id, "request_id": request_id.0, "note": note }))
 }
 
-/// Rows per INSERT of versions: eight values each.
-const VERSIONS_PER_INSERT: usize = 500;
+/// The statement that writes versions ([`version_rows`]).
+pub(in crate::store) const INSERT_VERSIONS: &str = "INSERT INTO name_versions (name, agency_id, \
+     records, source, request_id, approved_by, serial, at) ";
 
-/// Writes `versions` at `now_ms`, a batch's activations at once.
-pub(in crate::store) async fn insert_versions<DB>(
-    conn: &mut DB::Connection,
+/// The rows of `versions` at `now_ms`.
+pub(in crate::store) fn version_rows(
     versions: &[NewVersion<'_>],
     now_ms: i64,
-) -> StoreResult<()>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    for chunk in versions.chunks(VERSIONS_PER_INSERT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for version in chunk {
-            let records = serde_json::to_string(version.records)
-                .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
-            rows.push((version, records));
-        }
-        let mut insert = sqlx::QueryBuilder::<DB>::new(
-            "INSERT INTO name_versions (name, agency_id, records, source, request_id, \
-             approved_by, serial, at) ",
-        );
-        insert.push_values(rows, |mut row, (version, records)| {
-            row.push_bind(version.name.to_owned())
-                .push_bind(version.agency_id.map(|a| a.0))
-                .push_bind(records)
-                .push_bind(version.source.as_str().to_owned())
-                .push_bind(version.request_id.map(|r| r.0))
-                .push_bind(version.approved_by.map(|u| u.0))
-                .push_bind(version.serial.map(i64::from))
-                .push_bind(now_ms);
-        });
-        insert.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+) -> StoreResult<Vec<Vec<Bind>>> {
+    versions
+        .iter()
+        .map(|version| {
+            Ok(vec![
+                version.name.into(),
+                version.agency_id.map(|a| a.0).into(),
+                json(version.records)?,
+                version.source.as_str().into(),
+                version.request_id.map(|r| r.0).into(),
+                version.approved_by.map(|u| u.0).into(),
+                version.serial.map(i64::from).into(),
+                now_ms.into(),
+            ])
+        })
+        .collect()
 }
 
 /// The reviewer who approved each request, from its transitions (the last

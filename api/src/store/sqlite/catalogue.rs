@@ -1,7 +1,8 @@
 //! The catalogue of granted names in SQLite, and who claims names near a
 //! requested one.
 
-use crate::store::rows::catalogue::upsert_entries;
+use crate::store::rows::catalogue::{UPSERT_SUBDOMAINS, subdomain_rows};
+use crate::store::rows::many;
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -114,7 +115,8 @@ pub(super) async fn apply_many(
 ) -> StoreResult<()> {
     let (removed, kept): (Vec<&SubdomainRequest>, Vec<&SubdomainRequest>) =
         requests.iter().partition(|r| r.kind == RequestKind::Remove);
-    upsert_entries::<sqlx::Sqlite>(conn, &kept, now_ms).await?;
+    let (into, conflict) = UPSERT_SUBDOMAINS;
+    many::insert::<sqlx::Sqlite>(conn, into, &subdomain_rows(&kept, now_ms)?, conflict).await?;
     if !removed.is_empty() {
         let names: Vec<String> = removed.iter().map(|r| r.name.clone()).collect();
         sqlx::query("DELETE FROM subdomains WHERE name IN (SELECT value FROM json_each(?))")

@@ -1,7 +1,8 @@
 //! Zone history and drift in SQLite: name versions written with the
 //! change that makes them, drift findings kept one open per fingerprint.
 
-use crate::store::rows::zone::{approvers, insert_versions};
+use crate::store::rows::many;
+use crate::store::rows::zone::{INSERT_VERSIONS, approvers, version_rows};
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -36,7 +37,7 @@ pub(super) async fn versions_from_requests(
         .iter()
         .map(|r| NewVersion::from_request(r, approvers.get(&r.id.0).copied()))
         .collect();
-    insert_versions::<sqlx::Sqlite>(conn, &versions, now_ms).await
+    many::insert::<sqlx::Sqlite>(conn, INSERT_VERSIONS, &version_rows(&versions, now_ms)?, "").await
 }
 
 /// Writes the first version of a name imported from the zone at `serial`.
