@@ -39,14 +39,22 @@ pub(super) async fn append_many(
 ) -> StoreResult<Vec<AuditEntry>> {
     let head = head(&mut *conn).await?;
     let mut appending = Vec::with_capacity(events.len());
+    // Each acting user's name read once, however many of the events are theirs.
+    let mut usernames: HashMap<i64, Option<String>> = HashMap::new();
     for event in events {
         let username: Option<String> = match actor_user(&event.actor) {
-            Some(id) => {
-                sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
-                    .bind(id.0)
-                    .fetch_optional(&mut *conn)
-                    .await?
-            }
+            Some(id) => match usernames.get(&id.0) {
+                Some(name) => name.clone(),
+                None => {
+                    let name: Option<String> =
+                        sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
+                            .bind(id.0)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    usernames.insert(id.0, name.clone());
+                    name
+                }
+            },
             None => None,
         };
         let (actor, actor_user_id) = actor_text(&event.actor, username);
