@@ -15,16 +15,21 @@
 //! - **Verification by batch.** One SOA query per server per round, then
 //!   every request's RRsets, many queries in flight
 //!   ([`provisioner::verify::check_many`]).
-//! - **Few transactions.** Each step is one transaction for the whole
-//!   message: the attempts with the move to `provisioning`, the answers with
-//!   the move to `verifying`, the servers' answers, the activations.
+//! - **Rounds.** The worker claims several messages' worth of jobs at
+//!   once ([`MESSAGES_PER_ROUND`]), and a round's messages share their
+//!   bookkeeping: every attempt, with its request's move to
+//!   `provisioning`, recorded in one transaction before the first message
+//!   leaves; the primary's serial read before and after the round; one
+//!   NOTIFY per secondary; every answer, with the moves to `verifying`, in
+//!   one transaction; the servers' answers and the activations of one
+//!   verification round in one more.
 //!
 //! Only fresh approvals are batched. Whatever needs care (an earlier
 //! attempt that may have been applied, a delegation whose servers must be
 //! asked, a verification still waiting when the batch's hold ends) is left
 //! to the one-request path in `super`.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use provisioner::Name;
 use provisioner::client::{send_update, soa_serial};
@@ -45,6 +50,11 @@ use crate::store::{AttemptResult, EnterVerifying, JobFence, OutgoingAttempt};
 /// messages sent alone: under the 65,535 bytes of a DNS message over TCP
 /// with room for the TSIG record.
 const MESSAGE_BYTES: usize = 60_000;
+
+/// How many full messages one round of the worker claims jobs for. A
+/// round's messages share their bookkeeping ([`provision`]): the
+/// transactions, the serial reads, the NOTIFYs and the verification.
+pub(super) const MESSAGES_PER_ROUND: usize = 10;
 
 /// A claimed job whose request can travel in a batch.
 #[derive(Debug)]
@@ -97,35 +107,155 @@ pub(super) fn member(
     }))
 }
 
-/// Provisions `members` in as few messages as they fit, verifies them
-/// together and activates each as soon as every server serves it; their
-/// confirmation letters wait in `letters`. Returns the jobs
-/// left for the one-request path: those whose names another member
-/// touches.
-pub(super) async fn provision(app: &App, members: Vec<Member>, letters: &mut Letters) -> Vec<Job> {
+/// Provisions `members` in as few messages as they fit. Returns the jobs
+/// left for the one-request path (those whose names another member
+/// touches), and the members the primary accepted, now `verifying`, for
+/// [`verify`].
+///
+/// The messages of one round share their bookkeeping: every attempt is
+/// recorded in one transaction before the first message leaves, the
+/// primary's serial is read once before and once after them all, the
+/// secondaries are NOTIFYed once, and the answers are recorded in one
+/// transaction after the last. A crash in between leaves attempts whose
+/// outcome was never learned, and whoever takes their jobs reads the zone
+/// before sending again, as after any lost answer.
+pub(super) async fn provision(app: &App, members: Vec<Member>) -> (Vec<Job>, Vec<Member>) {
     let (messages, apart) = messages(members, app.timing.batch_size);
-    let mut queue: VecDeque<Vec<Member>> = messages.into();
-    let mut verifying = Vec::new();
-    while let Some(message) = queue.pop_front() {
-        let jobs: Vec<Job> = message.iter().map(|m| m.job.clone()).collect();
-        match send(app, message).await {
-            Ok(Sent::Accepted(members)) => verifying.extend(members),
-            Ok(Sent::Split(first, second)) => {
-                queue.push_front(second);
-                queue.push_front(first);
-            }
-            Ok(Sent::Settled) => {}
+    let mut queue: Vec<Vec<Member>> = messages;
+    let mut accepted: Vec<(Member, i64)> = Vec::new();
+    let mut accepted_alone: Vec<Member> = Vec::new();
+    // Rounds of write-ahead and sending: a split message's halves go in
+    // the next one, recorded anew.
+    while !queue.is_empty() {
+        let round = std::mem::take(&mut queue);
+        let recorded = match write_ahead(app, &round).await {
+            Ok(recorded) => recorded,
             Err(e) => {
-                for job in &jobs {
+                for job in round.iter().flatten().map(|m| &m.job) {
                     super::step_failed(app, job, &e).await;
+                }
+                continue;
+            }
+        };
+        let mut failed: Option<String> = None;
+        for (message, attempts) in round.into_iter().zip(recorded) {
+            let jobs: Vec<Job> = message.iter().map(|m| m.job.clone()).collect();
+            if let Some(reason) = &failed {
+                if let Err(e) = not_sent(app, &message, &attempts, reason).await {
+                    for job in &jobs {
+                        super::step_failed(app, job, &e).await;
+                    }
+                }
+                continue;
+            }
+            match send(app, message, attempts).await {
+                Ok(Sent::Accepted(members)) => accepted.extend(members),
+                Ok(Sent::Verifying(member)) => accepted_alone.push(*member),
+                Ok(Sent::Split(first, second)) => {
+                    queue.push(first);
+                    queue.push(second);
+                }
+                Ok(Sent::Settled) => {}
+                Ok(Sent::Failed(reason)) => failed = Some(reason),
+                Err(e) => {
+                    for job in &jobs {
+                        super::step_failed(app, job, &e).await;
+                    }
                 }
             }
         }
     }
-    if let Err(e) = verify(app, verifying, letters).await {
-        tracing::error!(error = %e, "batch verification stopped; its jobs are retried after their lease");
+    let mut verifying = accepted_alone;
+    match enter_verifying(app, accepted).await {
+        Ok(members) => verifying.extend(members),
+        Err((e, jobs)) => {
+            for job in &jobs {
+                super::step_failed(app, job, &e).await;
+            }
+        }
     }
-    apart
+    (apart, verifying)
+}
+
+/// Records an attempt for every request of every message in `round`, in
+/// one transaction, before any of them is sent: returns each message's
+/// attempt ids, in order.
+async fn write_ahead(app: &App, round: &[Vec<Member>]) -> Result<Vec<Vec<i64>>, StepError> {
+    let target = &app.target;
+    // For the record: the serial the round's updates start from.
+    let serial_before = soa_serial(target.primary, &target.zone, app.timing.dns_timeout)
+        .await
+        .ok();
+    let outgoing: Vec<OutgoingAttempt> = round
+        .iter()
+        .flat_map(|message| {
+            message.iter().map(|m| OutgoingAttempt {
+                fence: m.fence(),
+                request_id: m.request.id,
+                server: target.primary.to_string(),
+                key_name: display_name(&target.key.name),
+                message: plan_lines(&m.planned),
+                serial_before,
+                start_note: (m.request.state == RequestState::Approved)
+                    .then(|| format!("sending the update to {}", target.primary)),
+                batch_size: message.len(),
+            })
+        })
+        .collect();
+    let mut ids = app.store.begin_attempts(&outgoing).await?.into_iter();
+    Ok(round
+        .iter()
+        .map(|message| ids.by_ref().take(message.len()).collect())
+        .collect())
+}
+
+/// Moves the members whose messages the primary accepted (each with its
+/// attempt) to `verifying`, in one transaction: the primary's serial after
+/// the round, one NOTIFY to each secondary, every answer recorded. On an
+/// error, the jobs to hand back.
+async fn enter_verifying(
+    app: &App,
+    accepted: Vec<(Member, i64)>,
+) -> Result<Vec<Member>, (StepError, Vec<Job>)> {
+    if accepted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = &app.target;
+    let serial = soa_serial(target.primary, &target.zone, app.timing.dns_timeout)
+        .await
+        .ok();
+    notify_secondaries(app, serial).await;
+    let deadline = app.now() + app.timing.verify_deadline;
+    let note = verifying_note("the primary accepted the update", serial);
+    let results: Vec<AttemptResult> = accepted
+        .iter()
+        .map(|(m, attempt)| AttemptResult {
+            attempt_id: *attempt,
+            outcome: AttemptOutcome::Accepted,
+            rcode: Some("NOERROR".to_owned()),
+            detail: None,
+            serial_after: serial,
+            verifying: Some(EnterVerifying {
+                fence: m.fence(),
+                request_id: m.request.id,
+                deadline,
+                note: note.clone(),
+            }),
+        })
+        .collect();
+    if let Err(e) = app.store.finish_attempts(&results).await {
+        let jobs = accepted.into_iter().map(|(m, _)| m.job).collect();
+        return Err((e.into(), jobs));
+    }
+    Ok(accepted
+        .into_iter()
+        .map(|(mut member, _)| {
+            member.request.state = RequestState::Verifying;
+            member.request.serial_after = serial;
+            member.request.verify_deadline = Some(deadline);
+            member
+        })
+        .collect())
 }
 
 /// Splits `members` into messages of at most `batch_size` requests and
@@ -167,40 +297,37 @@ fn messages(members: Vec<Member>, batch_size: usize) -> (Vec<Vec<Member>>, Vec<J
 
 /// How one message went.
 enum Sent {
-    /// The primary applied it: its requests are in `verifying`.
-    Accepted(Vec<Member>),
+    /// The primary applied it: its requests, each with its attempt, are
+    /// to move to `verifying` with the rest of the round.
+    Accepted(Vec<(Member, i64)>),
+    /// A request sent alone, which the one-request path's answer moved to
+    /// `verifying` already.
+    Verifying(Box<Member>),
     /// Its answer may concern one request only: send each half again.
     Split(Vec<Member>, Vec<Member>),
     /// Its requests were settled or handed back to retry.
     Settled,
+    /// The primary (or the way to it) failed the message as it would fail
+    /// any: its requests were handed back to retry, and so should the
+    /// round's messages not sent yet be.
+    Failed(String),
 }
 
-/// Sends one message carrying `message`'s requests, recorded first.
-async fn send(app: &App, mut message: Vec<Member>) -> Result<Sent, StepError> {
+/// Sends one message carrying `message`'s requests, whose attempts
+/// (`attempts`, in order) are on record.
+async fn send(app: &App, mut message: Vec<Member>, attempts: Vec<i64>) -> Result<Sent, StepError> {
     let target = &app.target;
-    let timeout = app.timing.dns_timeout;
-    // For the record: the serial the update starts from.
-    let serial_before = soa_serial(target.primary, &target.zone, timeout).await.ok();
-    let outgoing: Vec<OutgoingAttempt> = message
-        .iter()
-        .map(|m| OutgoingAttempt {
-            fence: m.fence(),
-            request_id: m.request.id,
-            server: target.primary.to_string(),
-            key_name: display_name(&target.key.name),
-            message: plan_lines(&m.planned),
-            serial_before,
-            start_note: (m.request.state == RequestState::Approved)
-                .then(|| format!("sending the update to {}", target.primary)),
-            batch_size: message.len(),
-        })
-        .collect();
-    let attempts = app.store.begin_attempts(&outgoing).await?;
     for member in &mut message {
         member.request.state = RequestState::Provisioning;
     }
     let plan = UpdatePlan::combine(&target.zone, message.iter().map(|m| &m.planned.plan));
-    let result = send_update(target.primary, &target.key, plan.to_message(), timeout).await;
+    let result = send_update(
+        target.primary,
+        &target.key,
+        plan.to_message(),
+        app.timing.dns_timeout,
+    )
+    .await;
 
     // Alone, a request meets its answer as on the one-request path.
     if let ([member], [attempt]) = (message.as_slice(), attempts.as_slice()) {
@@ -215,42 +342,15 @@ async fn send(app: &App, mut message: Vec<Member>) -> Result<Sent, StepError> {
         )
         .await?;
         return Ok(match (answer, message.pop()) {
-            (Some(request), Some(member)) => Sent::Accepted(vec![Member { request, ..member }]),
+            (Some(request), Some(member)) => {
+                Sent::Verifying(Box::new(Member { request, ..member }))
+            }
             _ => Sent::Settled,
         });
     }
 
     match result {
-        Ok(()) => {
-            let serial = soa_serial(target.primary, &target.zone, timeout).await.ok();
-            notify_secondaries(app, serial).await;
-            let deadline = app.now() + app.timing.verify_deadline;
-            let note = verifying_note("the primary accepted the update", serial);
-            let results: Vec<AttemptResult> = attempts
-                .iter()
-                .zip(&message)
-                .map(|(attempt, m)| AttemptResult {
-                    attempt_id: *attempt,
-                    outcome: AttemptOutcome::Accepted,
-                    rcode: Some("NOERROR".to_owned()),
-                    detail: None,
-                    serial_after: serial,
-                    verifying: Some(EnterVerifying {
-                        fence: m.fence(),
-                        request_id: m.request.id,
-                        deadline,
-                        note: note.clone(),
-                    }),
-                })
-                .collect();
-            app.store.finish_attempts(&results).await?;
-            for member in &mut message {
-                member.request.state = RequestState::Verifying;
-                member.request.serial_after = serial;
-                member.request.verify_deadline = Some(deadline);
-            }
-            Ok(Sent::Accepted(message))
-        }
+        Ok(()) => Ok(Sent::Accepted(message.into_iter().zip(attempts).collect())),
         Err(e) if e.concerns_message() => {
             let detail = format!(
                 "{e}; the message carried {} requests, so it is sent again in two halves to find the one this concerns",
@@ -284,9 +384,27 @@ async fn send(app: &App, mut message: Vec<Member>) -> Result<Sent, StepError> {
             for member in &message {
                 backoff(app, &member.job).await?;
             }
-            Ok(Sent::Settled)
+            Ok(Sent::Failed(e.to_string()))
         }
     }
+}
+
+/// Hands back a message of the round that was recorded but not sent,
+/// since the primary failed one before it (`reason`): its attempts end
+/// unapplied, and its requests retry after their backoff.
+async fn not_sent(
+    app: &App,
+    message: &[Member],
+    attempts: &[i64],
+    reason: &str,
+) -> Result<(), StepError> {
+    let detail =
+        format!("not sent: the primary failed an earlier message of the same round ({reason})");
+    finish_all(app, attempts, AttemptOutcome::Rejected, None, &detail).await?;
+    for member in message {
+        backoff(app, &member.job).await?;
+    }
+    Ok(())
 }
 
 /// Ends every attempt of a message the same way.
@@ -317,7 +435,11 @@ async fn finish_all(
 /// for about half a lease; members still waiting then go back to the
 /// queue, where the one-request path takes them (and fails them at their
 /// deadline).
-async fn verify(app: &App, members: Vec<Member>, letters: &mut Letters) -> Result<(), StepError> {
+pub(super) async fn verify(
+    app: &App,
+    members: Vec<Member>,
+    letters: &Letters,
+) -> Result<(), StepError> {
     let mut waiting: Vec<(Member, Expectation)> = members
         .into_iter()
         .map(|m| {
@@ -357,6 +479,9 @@ async fn verify(app: &App, members: Vec<Member>, letters: &mut Letters) -> Resul
                 .collect();
             let activated = app.store.activate_many(&ids).await?;
             tracing::info!(requests = activated.len(), "active");
+            let mut letters = letters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for (((member, _), _), request) in served.into_iter().zip(activated) {
                 letters.push_back((member.job, request));
             }

@@ -50,18 +50,26 @@ enum StepError {
 /// Runs jobs until `shutdown` turns true.
 pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     tracing::info!("provisioning worker started");
-    let mut letters = Letters::new();
+    let letters = Letters::default();
+    // Batches' verifications, each running while later rounds are sent.
+    // Stopping drops (aborts) them: their jobs are held under a lease and
+    // taken up again after it, as after a crash.
+    let mut verifications = tokio::task::JoinSet::new();
     loop {
         if *shutdown.borrow() {
             break;
         }
         match app
             .store
-            .claim_jobs(app.now(), app.timing.lease, app.timing.batch_size)
+            .claim_jobs(
+                app.now(),
+                app.timing.lease,
+                app.timing.batch_size * batch::MESSAGES_PER_ROUND,
+            )
             .await
         {
             Ok(jobs) if !jobs.is_empty() => {
-                work(&app, jobs, &mut letters).await;
+                work(&app, jobs, &letters, &mut verifications).await;
                 continue;
             }
             Ok(_) => {}
@@ -69,7 +77,17 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         }
         // Nothing to provision: the letters of batches activated earlier.
         // One at a time, so new approvals come first.
-        if let Some((job, request)) = letters.pop_front() {
+        // Finished verifications are reaped here; a panic in one is logged.
+        while let Some(done) = verifications.try_join_next() {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "a batch verification ended abnormally");
+            }
+        }
+        let next = letters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front();
+        if let Some((job, request)) = next {
             if let Err(e) = confirm(&app, JobFence::from(&job), &request).await {
                 step_failed(&app, &job, &e).await;
             }
@@ -98,12 +116,24 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
 /// them must not hold back the rest of a backlog. Their jobs stay held;
 /// if this process stops first, or a lease ends, whoever claims the job
 /// issues the letter ([`process`]).
-type Letters = VecDeque<(Job, SubdomainRequest)>;
+/// Shared with the batches' verification tasks, which add to it.
+type Letters = Arc<std::sync::Mutex<VecDeque<(Job, SubdomainRequest)>>>;
+
+/// How many batches may be verifying at once while the worker sends the
+/// next: one verifies while the following round is recorded and sent.
+const VERIFICATIONS_IN_FLIGHT: usize = 2;
 
 /// Takes claimed jobs as far as they can go now: fresh approvals together
 /// in batches ([`batch`]), every other job (a retry, a job taken over
-/// after a crash, a verification that was waiting) on its own.
-async fn work(app: &App, jobs: Vec<Job>, letters: &mut Letters) {
+/// after a crash, a verification that was waiting) on its own. A batch's
+/// verification goes on in `verifications` while the worker claims and
+/// sends the next round.
+async fn work(
+    app: &Arc<App>,
+    jobs: Vec<Job>,
+    letters: &Letters,
+    verifications: &mut tokio::task::JoinSet<()>,
+) {
     let mut members = Vec::new();
     let mut apart = Vec::new();
     // A lone job has nothing to share a message with: the one-request
@@ -137,7 +167,21 @@ async fn work(app: &App, jobs: Vec<Job>, letters: &mut Letters) {
         }
     }
     if !members.is_empty() {
-        apart.extend(batch::provision(app, members, letters).await);
+        let (left, sent) = batch::provision(app, members).await;
+        apart.extend(left);
+        if !sent.is_empty() {
+            while verifications.len() >= VERIFICATIONS_IN_FLIGHT {
+                if let Some(Err(e)) = verifications.join_next().await {
+                    tracing::error!(error = %e, "a batch verification ended abnormally");
+                }
+            }
+            let (app, letters) = (Arc::clone(app), Arc::clone(letters));
+            verifications.spawn(async move {
+                if let Err(e) = batch::verify(&app, sent, &letters).await {
+                    tracing::error!(error = %e, "batch verification stopped; its jobs are retried after their lease");
+                }
+            });
+        }
     }
     for job in apart {
         if let Err(e) = process(app, &job).await {
