@@ -232,6 +232,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
 
     let mut tasks = vec![
         lead_task,
+        tokio::spawn(log_checkpoints(app.clone(), watcher.clone())),
         tokio::spawn(crate::outbox::run(app.clone(), mailer, watcher.clone())),
         tokio::spawn(drift_checks(
             app.clone(),
@@ -462,4 +463,19 @@ fn zone_file(config: &Config) -> Result<std::path::PathBuf, StartError> {
         })?;
     }
     Ok(copy)
+}
+
+/// Checkpoints the store's write-ahead log about once a second, so that
+/// no writer has to ([`crate::store::Store::checkpoint_log`]).
+async fn log_checkpoints(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(e) = app.store.checkpoint_log().await {
+            tracing::warn!(error = %e, "cannot checkpoint the database log");
+        }
+    }
 }

@@ -1152,6 +1152,10 @@ macro_rules! compose_store {
             async fn periodic_lease(&self) -> StoreResult<Option<crate::store::PeriodicLease>> {
                 self.take_periodic_lease().await
             }
+
+            async fn checkpoint_log(&self) -> StoreResult<()> {
+                self.checkpoint_wal().await
+            }
         }
         }
     };

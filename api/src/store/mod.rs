@@ -966,6 +966,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// the lease (and, on PostgreSQL, its connection): see
     /// [`PeriodicLease::still_held`].
     async fn periodic_lease(&self) -> StoreResult<Option<PeriodicLease>>;
+
+    /// Moves what the write-ahead log holds into the database proper, off
+    /// the writers' path (SQLite; PostgreSQL checkpoints by itself and
+    /// does nothing here). Called about once a second.
+    async fn checkpoint_log(&self) -> StoreResult<()>;
 }
 
 /// The right to run periodic work, held while this lives.

@@ -116,6 +116,11 @@ impl PgStore {
             .await?)
     }
 
+    /// PostgreSQL's own checkpointer does this.
+    async fn checkpoint_wal(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Takes [`PERIODIC_LOCK`] on a connection of its own (taken out of
     /// the pool: the lock lives as long as the connection), if no other
     /// session holds it.

@@ -174,3 +174,33 @@ async fn an_audit_log_from_before_the_reversed_names_is_searched_by_name() {
         .await;
     assert!(changed.is_err(), "{changed:?}");
 }
+
+/// Commits leave the write-ahead log to the background checkpoint: the
+/// database file takes the committed pages only when `checkpoint_log`
+/// runs, and nothing is left in the log after it.
+#[tokio::test]
+async fn the_log_is_checkpointed_by_its_owner_not_by_each_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dnsdesk.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    store.checkpoint_log().await.expect("checkpoint");
+    let size = || std::fs::metadata(&path).expect("db file").len();
+    let before = size();
+    for i in 0..300 {
+        agency(&store, &format!("pd{i}")).await;
+    }
+    assert_eq!(size(), before, "a commit copied the log into the file");
+    store.checkpoint_log().await.expect("checkpoint");
+    assert!(size() > before, "the checkpoint left the file as it was");
+    let (busy, log, checkpointed): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&store.pool)
+            .await
+            .expect("pragma");
+    assert_eq!((busy, log), (0, checkpointed), "frames left in the log");
+    let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&store.pool)
+        .await
+        .expect("pragma");
+    assert_eq!(pages, i64::from(super::WAL_AUTOCHECKPOINT_PAGES));
+}
