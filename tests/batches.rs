@@ -132,12 +132,14 @@ async fn approved_backlog(site: &Site, pd: &str, reviewer: &str, count: usize) -
 }
 
 /// The site's DNS settings with `batch_size` requests to a message:
-/// the embedded server on `embedded`, UPDATEs sent to `primary`.
+/// the embedded server on `embedded`, UPDATEs sent to `primary`. The
+/// lease is short: a job that a killed instance held (its retry under
+/// way) is taken up by the next instance within seconds, not a minute.
 fn pin_with_batch_size(site: &Site, embedded: SocketAddr, primary: SocketAddr, batch_size: usize) {
     let zone_file =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/kalbarprov.go.id.zone");
     site.write_config(&format!(
-        "[provisioning]\nbatch_size = {batch_size}\nmax_backoff_secs = 1\n\
+        "[provisioning]\nbatch_size = {batch_size}\nmax_backoff_secs = 1\nlease_secs = 3\n\
          [zone]\nprimary = \"{primary}\"\nauthoritative = [\"{embedded}\"]\n\
          [embedded_dns]\nlisten = \"{embedded}\"\nzone_file = {zf:?}\n",
         zf = zone_file.display().to_string()
