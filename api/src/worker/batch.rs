@@ -120,8 +120,7 @@ pub(super) fn member(
 /// outcome was never learned, and whoever takes their jobs reads the zone
 /// before sending again, as after any lost answer.
 pub(super) async fn provision(app: &App, members: Vec<Member>) -> (Vec<Job>, Vec<Member>) {
-    let (messages, apart) = messages(members, app.timing.batch_size);
-    let mut queue: Vec<Vec<Member>> = messages;
+    let (mut queue, apart) = messages(members, app.timing.batch_size);
     let mut accepted: Vec<(Member, i64)> = Vec::new();
     let mut accepted_alone: Vec<Member> = Vec::new();
     // Rounds of write-ahead and sending: a split message's halves go in
@@ -186,18 +185,20 @@ async fn write_ahead(app: &App, round: &[Vec<Member>]) -> Result<Vec<Vec<i64>>, 
     let serial_before = soa_serial(target.primary, &target.zone, app.timing.dns_timeout)
         .await
         .ok();
+    let server = target.primary.to_string();
+    let key_name = display_name(&target.key.name);
+    let start_note = format!("sending the update to {server}");
     let outgoing: Vec<OutgoingAttempt> = round
         .iter()
         .flat_map(|message| {
             message.iter().map(|m| OutgoingAttempt {
                 fence: m.fence(),
                 request_id: m.request.id,
-                server: target.primary.to_string(),
-                key_name: display_name(&target.key.name),
+                server: server.clone(),
+                key_name: key_name.clone(),
                 message: plan_lines(&m.planned),
                 serial_before,
-                start_note: (m.request.state == RequestState::Approved)
-                    .then(|| format!("sending the update to {}", target.primary)),
+                start_note: (m.request.state == RequestState::Approved).then(|| start_note.clone()),
                 batch_size: message.len(),
             })
         })

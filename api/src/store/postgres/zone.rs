@@ -2,7 +2,7 @@
 //! change that makes them, drift findings kept one open per fingerprint.
 
 use crate::store::rows::many;
-use crate::store::rows::zone::{INSERT_VERSIONS, approvers, version_rows};
+use crate::store::rows::zone::{INSERT_VERSIONS, activated_version_rows};
 use sqlx::{PgConnection, PgExecutor};
 
 use super::audit;
@@ -31,13 +31,8 @@ pub(super) async fn versions_from_requests(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let approvers = approvers(rows);
-    let versions: Vec<NewVersion> = requests
-        .iter()
-        .map(|r| NewVersion::from_request(r, approvers.get(&r.id.0).copied()))
-        .collect();
-    many::insert::<sqlx::Postgres>(conn, INSERT_VERSIONS, &version_rows(&versions, now_ms)?, "")
-        .await
+    let rows = activated_version_rows(requests, rows, now_ms)?;
+    many::insert::<sqlx::Postgres>(conn, INSERT_VERSIONS, &rows, "").await
 }
 
 /// Writes the first version of a name imported from the zone at `serial`.

@@ -267,9 +267,25 @@ pub(in crate::store) fn version_rows(
         .collect()
 }
 
+/// The history rows of `requests` just activated, each credited to its
+/// reviewer: `approvals` are their transitions to `approved` (request id,
+/// actor), oldest first; the last one counts.
+pub(in crate::store) fn activated_version_rows(
+    requests: &[SubdomainRequest],
+    approvals: Vec<(i64, Option<i64>)>,
+    now_ms: i64,
+) -> StoreResult<Vec<Vec<Bind>>> {
+    let approvers = approvers(approvals);
+    let versions: Vec<NewVersion> = requests
+        .iter()
+        .map(|r| NewVersion::from_request(r, approvers.get(&r.id.0).copied()))
+        .collect();
+    version_rows(&versions, now_ms)
+}
+
 /// The reviewer who approved each request, from its transitions (the last
 /// approval), by request.
-pub(in crate::store) fn approvers(rows: Vec<(i64, Option<i64>)>) -> HashMap<i64, UserId> {
+fn approvers(rows: Vec<(i64, Option<i64>)>) -> HashMap<i64, UserId> {
     let mut by_request = HashMap::new();
     for (request_id, actor) in rows {
         match actor {
