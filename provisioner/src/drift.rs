@@ -8,7 +8,7 @@
 //! is reported as unmanaged. DNSSEC records the server maintains itself
 //! (RRSIG, NSEC, NSEC3) are left out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hickory_proto::rr::{Name, Record, RecordType};
 use serde::Serialize;
@@ -88,14 +88,20 @@ pub fn maintained_by_server(rtype: RecordType) -> bool {
     )
 }
 
+/// The records of a transferred zone as dnsdesk compares them, by owner
+/// and type: without those a signing server maintains. Built once per
+/// transfer, so that what is held at each name is one lookup ([`held_at`],
+/// [`compare`]), not a pass over the whole zone per name.
+pub fn zone_data(held: &[Record]) -> ZoneSlice {
+    held.iter()
+        .filter(|r| !maintained_by_server(r.record_type()))
+        .cloned()
+        .collect()
+}
+
 /// Compares the transferred zone `held` with every managed name.
 pub fn compare(held: &[Record], managed: &[Managed]) -> Vec<Finding> {
-    let mut zone = ZoneSlice::default();
-    for record in held {
-        if !maintained_by_server(record.record_type()) {
-            zone.insert(record.clone());
-        }
-    }
+    let zone = zone_data(held);
     let mut findings = Vec::new();
     let mut covered: BTreeSet<Name> = BTreeSet::new();
     for m in managed {
@@ -107,17 +113,8 @@ pub fn compare(held: &[Record], managed: &[Managed]) -> Vec<Finding> {
             .chain(std::iter::once(m.name.to_lowercase()))
             .collect();
         for owner in owners {
-            let want: BTreeSet<String> = m
-                .records
-                .records()
-                .filter(|r| r.name.to_lowercase() == owner)
-                .map(|r| rr_text(r, true))
-                .collect();
-            let have: BTreeSet<String> = zone
-                .records()
-                .filter(|r| r.name.to_lowercase() == owner)
-                .map(|r| rr_text(r, true))
-                .collect();
+            let want: BTreeSet<String> = m.records.at(&owner).map(|r| rr_text(r, true)).collect();
+            let have: BTreeSet<String> = zone.at(&owner).map(|r| rr_text(r, true)).collect();
             if want != have {
                 findings.push(Finding::Changed {
                     name: display_name(&owner),
@@ -128,54 +125,56 @@ pub fn compare(held: &[Record], managed: &[Managed]) -> Vec<Finding> {
             covered.insert(owner);
         }
     }
-    // Names below a managed one that nobody recorded (owners are distinct).
+    // Names below a managed one that nobody recorded (owners are distinct),
+    // reported under the nearest managed name above them.
+    let by_name: BTreeMap<Name, &Managed> =
+        managed.iter().map(|m| (m.name.to_lowercase(), m)).collect();
     for owner in zone.owners() {
-        let owner = owner.to_lowercase();
-        if covered.contains(&owner) {
+        if covered.contains(owner) {
             continue;
         }
-        if let Some(m) = managed
-            .iter()
-            .find(|m| m.name.zone_of(&owner) && m.name.to_lowercase() != owner)
-        {
+        let mut above = owner.base_name();
+        let below = loop {
+            if let Some(m) = by_name.get(&above) {
+                break Some(*m);
+            }
+            if above.is_root() {
+                break None;
+            }
+            above = above.base_name();
+        };
+        if let Some(m) = below {
             findings.push(Finding::Unmanaged {
-                name: display_name(&owner),
+                name: display_name(owner),
                 below: display_name(&m.name),
-                records: zone
-                    .records()
-                    .filter(|r| r.name.to_lowercase() == owner)
-                    .map(|r| rr_text(r, true))
-                    .collect(),
+                records: zone.at(owner).map(|r| rr_text(r, true)).collect(),
             });
         }
     }
     findings
 }
 
-/// The records of `held` at `name`, with the glue of its NS records (the
-/// addresses of name servers below it), as a slice: what "adopt what the
-/// zone has" records. Other names below it are not part of it; they are
+/// The records of `zone` (a transfer, from [`zone_data`]) at `name`, with
+/// the glue of its NS records (the addresses of name servers below it),
+/// as a slice: what "adopt what the zone has" records. Other names below it are not part of it; they are
 /// findings of their own.
-pub fn held_at(held: &[Record], name: &Name) -> ZoneSlice {
+pub fn held_at(zone: &ZoneSlice, name: &Name) -> ZoneSlice {
     let owner = name.to_lowercase();
-    let servers: BTreeSet<Name> = held
+    let servers: Vec<Name> = zone
+        .get(&owner, RecordType::NS)
+        .unwrap_or_default()
         .iter()
-        .filter(|r| r.name.to_lowercase() == owner)
         .filter_map(|r| match &r.data {
             hickory_proto::rr::RData::NS(ns) if owner.zone_of(&ns.0) => Some(ns.0.to_lowercase()),
             _ => None,
         })
         .collect();
-    let mut slice = ZoneSlice::default();
-    for record in held {
-        let at = record.name.to_lowercase();
-        let glue = servers.contains(&at)
-            && matches!(record.record_type(), RecordType::A | RecordType::AAAA);
-        if (at == owner || glue) && !maintained_by_server(record.record_type()) {
-            slice.insert(record.clone());
-        }
-    }
-    slice
+    let glue = servers.iter().flat_map(|server| {
+        [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .flat_map(move |rtype| zone.get(server, rtype).unwrap_or_default())
+    });
+    zone.at(&owner).chain(glue).cloned().collect()
 }
 
 /// What dnsdesk records for `owner` when an admin adopts what the zone
@@ -338,11 +337,11 @@ mod tests {
         );
         let glue = a("ns1.sambas.kalbarprov.go.id.", "203.0.113.151", 3600);
         let held = held_at(
-            &[
+            &zone_data(&[
                 ns,
                 glue.clone(),
                 a("www.kalbarprov.go.id.", "203.0.113.1", 60),
-            ],
+            ]),
             &owner,
         );
         let inputs = adoptable_inputs(&owner, &held).unwrap();
@@ -353,7 +352,7 @@ mod tests {
         let stray = a("web.sambas.kalbarprov.go.id.", "203.0.113.9", 60);
         let ns = held.records().cloned().collect::<Vec<_>>();
         let with_stray: Vec<Record> = ns.iter().cloned().chain([stray]).collect();
-        assert_eq!(held_at(&with_stray, &owner), held);
+        assert_eq!(held_at(&zone_data(&with_stray), &owner), held);
         // Glue next to records dnsdesk would not write is refused, naming them.
         let mut odd = held.clone();
         odd.insert(a("ns9.sambas.kalbarprov.go.id.", "203.0.113.99", 60));

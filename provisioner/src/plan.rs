@@ -52,6 +52,16 @@ impl ZoneSlice {
             .map(Vec::as_slice)
     }
 
+    /// Every record at `owner`, ordered by type: one range of the map,
+    /// however many names the slice holds (a whole zone, for drift and
+    /// import).
+    pub fn at(&self, owner: &Name) -> impl Iterator<Item = &Record> {
+        let owner = owner.to_lowercase();
+        let first = (owner.clone(), RecordType::ZERO);
+        let last = (owner, RecordType::from(u16::MAX));
+        self.rrsets.range(first..=last).flat_map(|(_, rrset)| rrset)
+    }
+
     /// The distinct owner names.
     pub fn owners(&self) -> BTreeSet<&Name> {
         self.rrsets.keys().map(|(n, _)| n).collect()
@@ -65,6 +75,16 @@ impl ZoneSlice {
     /// All records, ordered by owner and type.
     pub fn records(&self) -> impl Iterator<Item = &Record> {
         self.rrsets.values().flatten()
+    }
+}
+
+impl FromIterator<Record> for ZoneSlice {
+    fn from_iter<I: IntoIterator<Item = Record>>(records: I) -> Self {
+        let mut slice = Self::default();
+        for record in records {
+            slice.insert(record);
+        }
+        slice
     }
 }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use provisioner::client::{soa_serial, transfer};
-use provisioner::drift::{Finding, Managed, adoptable_inputs, compare, held_at};
+use provisioner::drift::{Finding, Managed, adoptable_inputs, compare, held_at, zone_data};
 use provisioner::plan::ZoneSlice;
 use provisioner::record::specs_from_inputs;
 use sha2::{Digest, Sha256};
@@ -195,7 +195,7 @@ async fn zone_now(
         .await
         .map_err(|e| conflict(format!("cannot read the zone from {}: {e}", target.primary)))?;
     let serial = provisioner::drift::apex_serial(&target.zone, &held);
-    let records = adoptable_inputs(&name, &held_at(&held, &name)).map_err(conflict)?;
+    let records = adoptable_inputs(&name, &held_at(&zone_data(&held), &name)).map_err(conflict)?;
     Ok((name, records, serial))
 }
 

@@ -22,8 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use hickory_proto::rr::rdata::NS;
 use hickory_proto::rr::{RData, Record};
 use provisioner::Name;
-use provisioner::drift::{adoptable_inputs, held_at, maintained_by_server};
+use provisioner::drift::{adoptable_inputs, held_at, maintained_by_server, zone_data};
 use provisioner::name::{NameError, NamePolicy, ancestors_below, display_name};
+use provisioner::plan::ZoneSlice;
 use provisioner::record::{RecordInput, specs_from_inputs};
 
 use super::mapping::Assignments;
@@ -109,6 +110,7 @@ pub fn plan(
         .collect();
     let serial = soa_serial(zone, &held);
     let delegations = delegations(zone, &held);
+    let by_owner = zone_data(&held);
     // Names taken so far with their owner: the catalogue's, then each
     // imported one, so that a name's children see it.
     let mut taken: BTreeMap<Name, Option<AgencyId>> = catalogue
@@ -125,7 +127,7 @@ pub fn plan(
         let verdict = if catalogue.contains_key(&name) {
             Verdict::Managed
         } else {
-            match decide(policy, &held, &owner, &delegations, &taken, assignments) {
+            match decide(policy, &by_owner, &owner, &delegations, &taken, assignments) {
                 Ok((agency, records)) => {
                     taken.insert(owner.clone(), agency);
                     Verdict::Import { agency, records }
@@ -159,7 +161,7 @@ fn delegations(zone: &Name, held: &[Record]) -> BTreeMap<Name, BTreeSet<Name>> {
 /// The agency and records of an importable name, or why it is skipped.
 fn decide(
     policy: &NamePolicy,
-    held: &[Record],
+    held: &ZoneSlice,
     owner: &Name,
     delegations: &BTreeMap<Name, BTreeSet<Name>>,
     taken: &BTreeMap<Name, Option<AgencyId>>,
