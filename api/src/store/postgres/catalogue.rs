@@ -1,11 +1,15 @@
 //! The catalogue of granted names in PostgreSQL, and who claims names
 //! near a requested one.
 
-use crate::store::rows::catalogue::{UPSERT_SUBDOMAINS, subdomain_rows};
+use std::collections::HashSet;
+
+use crate::store::rows::catalogue::{
+    INSERT_IMPORTED, UPSERT_SUBDOMAINS, imported_rows, subdomain_rows,
+};
 use crate::store::rows::many;
 use sqlx::{PgConnection, PgExecutor};
 
-use super::requests::{json_text, open_states};
+use super::requests::open_states;
 use crate::model::{AgencyId, RequestKind, Subdomain, SubdomainRequest};
 use crate::store::rows::catalogue::{SubdomainRow, name_claims, subdomain_columns};
 use crate::store::rows::page;
@@ -88,26 +92,19 @@ pub(super) async fn claims_near(
     Ok(name_claims(rows))
 }
 
-/// Registers a name imported from the zone, with no request; false (and
-/// nothing written) when the catalogue holds the name already.
+/// Registers names imported from the zone, with no request; returns
+/// those written (the catalogue held the others already: they are left
+/// as they are).
 pub(super) async fn insert_imported(
-    ex: impl PgExecutor<'_>,
-    name: &ImportedName,
+    conn: &mut PgConnection,
+    names: &[ImportedName],
     now_ms: i64,
-) -> StoreResult<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
-         VALUES ($1, $2, $3, NULL, $4)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(&name.name)
-    .bind(name.agency_id.map(|a| a.0))
-    .bind(json_text(&name.records)?)
-    .bind(now_ms)
-    .execute(ex)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+) -> StoreResult<HashSet<String>> {
+    let (into, returning) = INSERT_IMPORTED;
+    let rows = imported_rows(names, now_ms)?;
+    let written: Vec<(String,)> =
+        many::insert_returning::<sqlx::Postgres, (String,)>(conn, into, &rows, returning).await?;
+    Ok(written.into_iter().map(|(name,)| name).collect())
 }
 
 /// Applies a batch's activated `requests` to the catalogue: one upsert of

@@ -6,6 +6,8 @@
 //! change, its transition, its job and its catalogue entry commit together
 //! or not at all.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
 
@@ -96,6 +98,22 @@ pub(super) async fn open_for_name(
     .fetch_optional(ex)
     .await?;
     row.map(SubdomainRequest::try_from).transpose()
+}
+
+/// The open requests holding any of `names`: each such name with its
+/// request's reference.
+pub(super) async fn open_for_names(
+    ex: impl PgExecutor<'_>,
+    names: &[&str],
+) -> StoreResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, reference FROM requests WHERE name = ANY($1) AND state = ANY($2)",
+    )
+    .bind(names)
+    .bind(open_states())
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Files a request: its reference, its row and its first transition.

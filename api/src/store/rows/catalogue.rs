@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::model::{AgencyId, RequestId, Subdomain, SubdomainRequest};
 use crate::store::codec::{from_ms, parse_json};
 use crate::store::rows::many::{Bind, json};
-use crate::store::{NameClaim, StoreError, StoreResult};
+use crate::store::{ImportedName, NameClaim, StoreError, StoreResult};
 
 /// The columns of `subdomains` that [`SubdomainRow`] reads.
 macro_rules! subdomain_columns {
@@ -51,6 +51,33 @@ pub(in crate::store) fn name_claims(rows: Vec<(String, Option<i64>)>) -> Vec<Nam
 
 /// The statement that writes catalogue entries ([`subdomain_rows`]), and
 /// its conflict clause.
+/// The statement registering names imported from the zone, with no
+/// request: a name the catalogue holds already is left as it is, and the
+/// names written are returned.
+pub(in crate::store) const INSERT_IMPORTED: (&str, &str) = (
+    "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at) ",
+    " ON CONFLICT (name) DO NOTHING RETURNING name",
+);
+
+/// The rows of imported `names` at `now_ms` ([`INSERT_IMPORTED`]).
+pub(in crate::store) fn imported_rows(
+    names: &[ImportedName],
+    now_ms: i64,
+) -> StoreResult<Vec<Vec<Bind>>> {
+    names
+        .iter()
+        .map(|n| {
+            Ok(vec![
+                n.name.as_str().into(),
+                n.agency_id.map(|a| a.0).into(),
+                json(&n.records)?,
+                None::<i64>.into(),
+                now_ms.into(),
+            ])
+        })
+        .collect()
+}
+
 pub(in crate::store) const UPSERT_SUBDOMAINS: (&str, &str) = (
     "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at) ",
     " ON CONFLICT (name) DO UPDATE SET agency_id = excluded.agency_id, \

@@ -1,7 +1,11 @@
 //! The catalogue of granted names in SQLite, and who claims names near a
 //! requested one.
 
-use crate::store::rows::catalogue::{UPSERT_SUBDOMAINS, subdomain_rows};
+use std::collections::HashSet;
+
+use crate::store::rows::catalogue::{
+    INSERT_IMPORTED, UPSERT_SUBDOMAINS, imported_rows, subdomain_rows,
+};
 use crate::store::rows::many;
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
@@ -84,26 +88,19 @@ pub(super) async fn claims_near(
     Ok(name_claims(rows))
 }
 
-/// Registers a name imported from the zone, with no request; false (and
-/// nothing written) when the catalogue holds the name already.
+/// Registers names imported from the zone, with no request; returns
+/// those written (the catalogue held the others already: they are left
+/// as they are).
 pub(super) async fn insert_imported(
-    ex: impl SqliteExecutor<'_>,
-    name: &ImportedName,
+    conn: &mut SqliteConnection,
+    names: &[ImportedName],
     now_ms: i64,
-) -> StoreResult<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO subdomains (name, agency_id, records, request_id, updated_at)
-         VALUES (?, ?, ?, NULL, ?)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(&name.name)
-    .bind(name.agency_id.map(|a| a.0))
-    .bind(Json(&name.records))
-    .bind(now_ms)
-    .execute(ex)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+) -> StoreResult<HashSet<String>> {
+    let (into, returning) = INSERT_IMPORTED;
+    let rows = imported_rows(names, now_ms)?;
+    let written: Vec<(String,)> =
+        many::insert_returning::<sqlx::Sqlite, (String,)>(conn, into, &rows, returning).await?;
+    Ok(written.into_iter().map(|(name,)| name).collect())
 }
 
 /// Applies a batch's activated `requests` to the catalogue: one upsert of

@@ -5,6 +5,8 @@
 //! `BEGIN IMMEDIATE` transaction, so a state change, its transition, its
 //! job and its catalogue entry commit together or not at all.
 
+use std::collections::HashMap;
+
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -80,6 +82,23 @@ pub(super) async fn open_for_name(
     .fetch_optional(ex)
     .await?;
     row.map(SubdomainRequest::try_from).transpose()
+}
+
+/// The open requests holding any of `names`: each such name with its
+/// request's reference.
+pub(super) async fn open_for_names(
+    ex: impl SqliteExecutor<'_>,
+    names: &[&str],
+) -> StoreResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, reference FROM requests
+         WHERE name IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::json!(names).to_string())
+    .bind(open_states())
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Files a request: its reference, its row and its first transition.

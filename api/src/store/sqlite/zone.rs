@@ -2,7 +2,7 @@
 //! change that makes them, drift findings kept one open per fingerprint.
 
 use crate::store::rows::many;
-use crate::store::rows::zone::{INSERT_VERSIONS, activated_version_rows};
+use crate::store::rows::zone::{INSERT_VERSIONS, activated_version_rows, version_rows};
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -36,14 +36,19 @@ pub(super) async fn versions_from_requests(
     many::insert::<sqlx::Sqlite>(conn, INSERT_VERSIONS, &rows, "").await
 }
 
-/// Writes the first version of a name imported from the zone at `serial`.
-pub(super) async fn version_imported(
+/// Writes the first version of each name imported from the zone at
+/// `serial`.
+pub(super) async fn versions_imported(
     conn: &mut SqliteConnection,
-    name: &ImportedName,
+    names: &[ImportedName],
     serial: Option<u32>,
     now_ms: i64,
 ) -> StoreResult<()> {
-    insert_version(conn, &NewVersion::imported(name, serial), now_ms).await
+    let versions: Vec<NewVersion<'_>> = names
+        .iter()
+        .map(|name| NewVersion::imported(name, serial))
+        .collect();
+    many::insert::<sqlx::Sqlite>(conn, INSERT_VERSIONS, &version_rows(&versions, now_ms)?, "").await
 }
 
 async fn insert_version(
