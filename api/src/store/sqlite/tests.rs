@@ -158,21 +158,105 @@ async fn an_audit_log_from_before_the_reversed_names_is_searched_by_name() {
     pool.close().await;
 
     let store = SqliteStore::open(&path).await.expect("open and migrate");
-    let page = store
-        .audit_page(&crate::store::AuditFilter {
-            name: Some("disdik.kalbarprov.go.id".into()),
-            limit: 50,
-            ..crate::store::AuditFilter::default()
-        })
-        .await
-        .expect("search");
-    let seqs: Vec<i64> = page.items.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, [2, 1]);
+    assert_eq!(
+        entries_about(&store, "disdik.kalbarprov.go.id").await,
+        [2, 1]
+    );
     // The log forbids changes again once the names are filled.
     let changed = sqlx::query("UPDATE audit_log SET name_rev = NULL WHERE seq = 1")
         .execute(&store.pool)
         .await;
     assert!(changed.is_err(), "{changed:?}");
+}
+
+#[tokio::test]
+async fn the_audit_log_rebuilt_without_its_hash_index_keeps_every_entry_and_its_guards() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dnsdesk.db");
+    // The schema as it was before 0012, with a chain of entries.
+    let pool = migrated_to(&path, 11).await;
+    sqlx::raw_sql(
+        "INSERT INTO audit_log (seq, at, action, actor, name, name_rev, detail, prev_hash, hash) VALUES
+             (1, 10, 'auth.failed', 'anonymous', 'disdik.kalbarprov.go.id',
+              'di.og.vorprablak.kidsid', '{\"a\":1}', 'g', 'h1'),
+             (2, 20, 'auth.failed', 'anonymous', NULL, NULL, '{}', 'h1', 'h2');",
+    )
+    .execute(&pool)
+    .await
+    .expect("seed");
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.expect("open and migrate");
+    // Every column as it was (at, action and detail joined in one).
+    let kept: Vec<(i64, Option<String>, String, String, String)> = sqlx::query_as(
+        "SELECT seq, name_rev, at || ' ' || action || ' ' || detail, prev_hash, hash
+         FROM audit_log ORDER BY seq",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .expect("read");
+    let owned = |s: &str| s.to_owned();
+    assert_eq!(
+        kept,
+        [
+            (
+                1,
+                Some(owned("di.og.vorprablak.kidsid")),
+                owned("10 auth.failed {\"a\":1}"),
+                owned("g"),
+                owned("h1")
+            ),
+            (
+                2,
+                None,
+                owned("20 auth.failed {}"),
+                owned("h1"),
+                owned("h2")
+            ),
+        ]
+    );
+    // No unique index left on the log but its primary key's.
+    let unique: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_index_list('audit_log') WHERE \"unique\" AND origin <> 'pk'",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .expect("indexes");
+    assert_eq!(unique, 0);
+    // The next entry follows the head; the number still cannot repeat,
+    // and nothing can be changed or removed.
+    let next = store
+        .append_audit(crate::audit::AuditEvent::new(
+            crate::audit::AuditAction::AuthFailed,
+            crate::audit::AuditActor::Anonymous,
+        ))
+        .await
+        .expect("append");
+    assert_eq!((next.seq, next.prev_hash.as_str()), (3, "h2"));
+    for refused in [
+        "INSERT INTO audit_log (seq, at, action, actor, detail, prev_hash, hash)
+             VALUES (2, 0, 'x', 'system', '{}', 'h1', 'fork')",
+        "UPDATE audit_log SET detail = '{}' WHERE seq = 1",
+        "DELETE FROM audit_log WHERE seq = 2",
+    ] {
+        let done = sqlx::query(refused).execute(&store.pool).await;
+        assert!(done.is_err(), "{refused}: {done:?}");
+    }
+    // The name search still reads its index.
+    assert_eq!(entries_about(&store, "disdik.kalbarprov.go.id").await, [1]);
+}
+
+/// The audit entries about `name` and the names below it, newest first.
+async fn entries_about(store: &SqliteStore, name: &str) -> Vec<i64> {
+    let page = store
+        .audit_page(&crate::store::AuditFilter {
+            name: Some(name.into()),
+            limit: 50,
+            ..crate::store::AuditFilter::default()
+        })
+        .await
+        .expect("search");
+    page.items.iter().map(|e| e.seq).collect()
 }
 
 /// Commits leave the write-ahead log to the background checkpoint: the
