@@ -38,18 +38,17 @@ impl Dialect {
         }
     }
 
-    /// Whether a list's statement is kept prepared on its connection.
-    /// PostgreSQL plans a kept statement once it has run a few times (a
-    /// generic plan), for any value: for `state = $1` it expects a sixth
-    /// of the table, so the count of a rare state (`submitted`, the review
-    /// queue) reads rows until it has a thousand, that is the whole table.
-    /// An unnamed statement is planned for the values at hand each time (a
-    /// fraction of a millisecond), and each list reads only its index.
-    /// SQLite's planner does not look at values: its statements are kept.
-    fn persistent(self) -> bool {
+    /// What a list's transaction runs first. PostgreSQL plans a prepared
+    /// statement once it has run a few times (a generic plan), for any
+    /// value: for `state = $1` it expects a sixth of the table, so the
+    /// count of a rare state (`submitted`, the review queue) reads rows
+    /// until it has a thousand, that is the whole table. Planned for the
+    /// values at hand (a fraction of a millisecond), each list reads only
+    /// its index. SQLite's planner does not look at values.
+    fn setup(self) -> Option<&'static str> {
         match self {
-            Self::Sqlite => true,
-            Self::Postgres => false,
+            Self::Sqlite => None,
+            Self::Postgres => Some("SET LOCAL plan_cache_mode = force_custom_plan"),
         }
     }
 
@@ -69,27 +68,16 @@ pub(in crate::store) enum Value {
     Text(String),
 }
 
-/// A list's statements, which bind the same `values`: the page, its
-/// capped count, and both in one (`paged`: each row of the page carries
-/// the count in [`TOTAL_COLUMN`]), which is what a list runs. One
-/// statement sees one snapshot without a transaction around it, and costs
-/// one exchange with the database rather than five (begin, page, count,
-/// commit, and PostgreSQL's planning setting).
+/// A list's statements: the page and its capped count, which bind the
+/// same `values`.
 #[derive(Debug, Clone)]
 pub(in crate::store) struct ListStatements {
-    pub dialect: Dialect,
-    /// The page alone, whose plan the tests check apart from the count's.
-    #[cfg(test)]
+    /// Run first, in the same transaction.
+    pub setup: Option<&'static str>,
     pub page: String,
     pub count: String,
-    pub paged: String,
-    /// The page's offset: an empty page at 0 is an empty list.
-    pub offset: i64,
     pub values: Vec<Value>,
 }
-
-/// The column of [`ListStatements::paged`] holding the capped count.
-const TOTAL_COLUMN: &str = "listed_total";
 
 impl ListStatements {
     /// The total of a list whose capped count found `counted` rows.
@@ -102,50 +90,35 @@ impl ListStatements {
     }
 }
 
-/// Runs `statements` on `conn`: the page with its total in one statement;
-/// the count alone only for a page past the end of the list.
+/// Runs `statements` on `conn`: the page and the total, in that order
+/// (run both in one read transaction for a total that matches the page).
 pub(in crate::store) async fn fetch<DB, R>(
     conn: &mut DB::Connection,
     statements: ListStatements,
 ) -> StoreResult<(Vec<R>, Total)>
 where
-    DB: sqlx::Database + sqlx::database::HasStatementCache,
+    DB: sqlx::Database,
     DB::Arguments: sqlx::IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> R: sqlx::FromRow<'r, DB::Row> + Send + Unpin,
-    &'static str: sqlx::ColumnIndex<DB::Row>,
-    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
 {
-    use sqlx::Row;
-    let persistent = statements.dialect.persistent();
-    let bound = |sql: String| {
-        let mut query = sqlx::query::<DB>(AssertSqlSafe(sql)).persistent(persistent);
-        for value in &statements.values {
-            query = match value {
-                Value::Int(v) => query.bind(*v),
-                Value::Text(v) => query.bind(v.clone()),
-            };
-        }
-        query
-    };
-    let rows = bound(statements.paged.clone())
-        .fetch_all(&mut *conn)
-        .await?;
-    let counted: i64 = match rows.first() {
-        Some(row) => row.try_get(TOTAL_COLUMN)?,
-        None if statements.offset == 0 => 0,
-        None => bound(statements.count.clone())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?,
-    };
-    let items = rows
-        .iter()
-        .map(R::from_row)
-        .collect::<Result<Vec<R>, sqlx::Error>>()?;
-    Ok((items, ListStatements::total(counted)))
+    if let Some(setup) = statements.setup {
+        sqlx::query::<DB>(setup).execute(&mut *conn).await?;
+    }
+    let mut page = sqlx::query_as::<DB, R>(AssertSqlSafe(statements.page));
+    let mut count = sqlx::query_scalar::<DB, i64>(AssertSqlSafe(statements.count));
+    for value in statements.values {
+        (page, count) = match value {
+            Value::Int(v) => (page.bind(v), count.bind(v)),
+            Value::Text(v) => (page.bind(v.clone()), count.bind(v)),
+        };
+    }
+    let rows = page.fetch_all(&mut *conn).await?;
+    let counted = count.fetch_one(&mut *conn).await?;
+    Ok((rows, ListStatements::total(counted)))
 }
 
 /// A filter's conditions, joined by `AND`, and the values they bind.
@@ -194,18 +167,15 @@ impl Conditions {
             format!(" WHERE {}", self.sql.join(" AND "))
         };
         let (limit, offset) = (limit.max(0), offset.max(0));
-        let count = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM {table}{filter} LIMIT {}) AS capped",
-            COUNT_CAP + 1
-        );
-        let rest = format!("FROM {table}{filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
         ListStatements {
-            dialect: self.dialect,
-            #[cfg(test)]
-            page: format!("SELECT {columns} {rest}"),
-            paged: format!("SELECT {columns}, ({count}) AS {TOTAL_COLUMN} {rest}"),
-            count,
-            offset,
+            setup: self.dialect.setup(),
+            page: format!(
+                "SELECT {columns} FROM {table}{filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            ),
+            count: format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {table}{filter} LIMIT {}) AS capped",
+                COUNT_CAP + 1
+            ),
             values: self.values,
         }
     }
@@ -325,11 +295,6 @@ mod tests {
         assert_eq!(
             s.count,
             "SELECT COUNT(*) FROM (SELECT 1 FROM requests WHERE state = $1 LIMIT 1001) AS capped"
-        );
-        assert_eq!(
-            s.paged,
-            "SELECT id, (SELECT COUNT(*) FROM (SELECT 1 FROM requests WHERE state = $1 LIMIT 1001) AS capped) \
-             AS listed_total FROM requests WHERE state = $1 ORDER BY due_at, id LIMIT 50 OFFSET 0"
         );
         assert_eq!(s.values, vec![Value::Text("submitted".into())]);
 
