@@ -387,9 +387,11 @@ macro_rules! compose_store {
             }
 
             async fn list_requests(&self, filter: &RequestFilter) -> StoreResult<Page<SubdomainRequest>> {
-                // One statement: the page and its total see one snapshot.
-                let mut conn = self.pool.acquire().await?;
-                requests::list(&mut conn, filter).await
+                // A read transaction: the page and the total see one snapshot.
+                let mut tx = self.begin_read().await?;
+                let page = requests::list(&mut tx, filter).await?;
+                tx.commit().await?;
+                Ok(page)
             }
 
             async fn transitions(&self, id: RequestId) -> StoreResult<Vec<Transition>> {
@@ -797,8 +799,10 @@ macro_rules! compose_store {
             }
 
             async fn audit_page(&self, filter: &AuditFilter) -> StoreResult<Page<AuditEntry>> {
-                let mut conn = self.pool.acquire().await?;
-                audit::list(&mut conn, filter).await
+                let mut tx = self.begin_read().await?;
+                let page = audit::list(&mut tx, filter).await?;
+                tx.commit().await?;
+                Ok(page)
             }
 
             async fn audit_range(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
